@@ -1,0 +1,1 @@
+"""MIM Sync troubleshooting knowledge: content model, matcher and cards, free of any bot SDK."""

@@ -1,0 +1,293 @@
+"""Load and validate the YAML knowledge base, reporting every problem at once as path:line."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from intents.model import (
+    CODE_KINDS,
+    LANGS,
+    Catalog,
+    CodeInfo,
+    CodeKind,
+    Lang,
+    Link,
+    MatchSpec,
+    Text,
+    Topic,
+)
+from intents.yamlsrc import LineDict, LineList, Problem, load_yaml
+
+TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Microsoft retired docs.microsoft.com and social.technet; content must cite current addresses.
+LINK_HOSTS = frozenset({"learn.microsoft.com", "support.microsoft.com", "www.microsoft.com"})
+TOPIC_KEYS = frozenset({"id", "order", "title", "symptom", "steps", "links", "match", "handler"})
+MATCH_KEYS = frozenset({"codes", "keywords", "phrases"})
+CODE_KEYS = frozenset({"code", "kind", "topic", "meaning", "checks", "aliases"})
+
+
+class ContentError(Exception):
+    """Raised with every problem found; ``str()`` gives one ``path:line: message`` per line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _File:
+    """Validation helpers bound to one file; they append problems instead of raising."""
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+
+    def fail(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
+        if isinstance(value, LineDict):
+            return value
+        self.fail(line, f"{what} must be a mapping")
+        return None
+
+    def field(self, parent: LineDict, key: str, what: str) -> tuple[Any, int]:
+        if key not in parent:
+            self.fail(parent.line, f"{what}: missing field '{key}'")
+            return None, parent.line
+        return parent[key], parent.key_lines[key]
+
+    def unknown_keys(self, parent: LineDict, allowed: frozenset[str], what: str) -> None:
+        for key in parent:
+            if key not in allowed:
+                self.fail(parent.key_lines[key], f"{what}: unknown field '{key}'")
+
+    def string(self, value: Any, line: int, what: str) -> str:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        self.fail(line, f"{what} must be a non-empty string")
+        return ""
+
+    def text(self, value: Any, line: int, what: str) -> Text:
+        node = self.mapping(value, line, f"{what} (one entry per language: en, nb)")
+        if node is None:
+            return Text("", "")
+        self.unknown_keys(node, frozenset(LANGS), what)
+        found = {}
+        for lang in LANGS:
+            if lang not in node:
+                self.fail(node.line, f"{what}: language '{lang}' is missing")
+                found[lang] = ""
+            else:
+                found[lang] = self.string(node[lang], node.key_lines[lang], f"{what}.{lang}")
+        return Text(en=found["en"], nb=found["nb"])
+
+    def strings(self, value: Any, line: int, what: str, *, unique: bool = True) -> tuple[str, ...]:
+        if not isinstance(value, LineList):
+            self.fail(line, f"{what} must be a list")
+            return ()
+        if not value:
+            self.fail(line, f"{what} must not be empty")
+        seen: dict[str, int] = {}
+        out = []
+        for item, item_line in zip(value, value.item_lines, strict=True):
+            text = self.string(item, item_line, f"{what} item")
+            key = text.casefold()
+            if unique and key and key in seen:
+                self.fail(
+                    item_line, f"{what}: duplicate entry '{text}' (first at line {seen[key]})"
+                )
+            seen.setdefault(key, item_line)
+            out.append(text)
+        return tuple(out)
+
+    def per_lang_list(self, value: Any, line: int, what: str) -> dict[Lang, tuple[str, ...]]:
+        node = self.mapping(value, line, f"{what} (one list per language: en, nb)")
+        result: dict[Lang, tuple[str, ...]] = {lang: () for lang in LANGS}
+        if node is None:
+            return result
+        self.unknown_keys(node, frozenset(LANGS), what)
+        for lang in LANGS:
+            if lang not in node:
+                self.fail(node.line, f"{what}: language '{lang}' is missing")
+            else:
+                result[lang] = self.strings(node[lang], node.key_lines[lang], f"{what}.{lang}")
+        return result
+
+    def url(self, value: Any, line: int, what: str) -> str:
+        url = self.string(value, line, what)
+        if not url:
+            return ""
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in url):
+            self.fail(line, f"{what}: '{url}' is not a valid https URL")
+        elif parts.hostname not in LINK_HOSTS:
+            hosts = ", ".join(sorted(LINK_HOSTS))
+            self.fail(line, f"{what}: host '{parts.hostname}' is not a current address ({hosts})")
+        return url
+
+
+def _links(f: _File, value: Any, line: int) -> tuple[Link, ...]:
+    if not isinstance(value, LineList) or not value:
+        f.fail(line, "links must be a non-empty list")
+        return ()
+    links = []
+    for item, item_line in zip(value, value.item_lines, strict=True):
+        node = f.mapping(item, item_line, "link")
+        if node is None:
+            continue
+        f.unknown_keys(node, frozenset({"url", "title"}), "link")
+        url = f.url(*f.field(node, "url", "link"), "link url")
+        title = f.text(*f.field(node, "title", "link"), "link title")
+        links.append(Link(url=url, title=title))
+    return tuple(links)
+
+
+def _match(f: _File, value: Any, line: int) -> MatchSpec:
+    node = f.mapping(value, line, "match")
+    if node is None:
+        return MatchSpec((), (), {lang: () for lang in LANGS})
+    f.unknown_keys(node, MATCH_KEYS, "match")
+    codes = (
+        f.strings(node["codes"], node.key_lines["codes"], "match.codes") if "codes" in node else ()
+    )
+    keywords = f.strings(*f.field(node, "keywords", "match"), "match.keywords")
+    phrases = f.per_lang_list(*f.field(node, "phrases", "match"), "match.phrases")
+    return MatchSpec(codes=codes, keywords=keywords, phrases=phrases)
+
+
+def _topic(f: _File, doc: Any) -> Topic | None:
+    node = f.mapping(doc, 1, "a topic file")
+    if node is None:
+        return None
+    f.unknown_keys(node, TOPIC_KEYS, "topic")
+    topic_id = f.string(*f.field(node, "id", "topic"), "id")
+    if topic_id and not TOPIC_ID.match(topic_id):
+        f.fail(node.key_lines["id"], f"id '{topic_id}' must be lowercase words joined by '-'")
+    order, order_line = f.field(node, "order", "topic")
+    if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 1):
+        f.fail(order_line, "order must be a positive integer")
+        order = 0
+    steps = f.per_lang_list(*f.field(node, "steps", "topic"), "steps")
+    if len(steps["en"]) != len(steps["nb"]):
+        f.fail(node.key_lines.get("steps", node.line), "steps: en and nb must have as many steps")
+    handler = "topic"
+    if "handler" in node:
+        handler = f.string(node["handler"], node.key_lines["handler"], "handler")
+    return Topic(
+        id=topic_id,
+        order=order if isinstance(order, int) else 0,
+        title=f.text(*f.field(node, "title", "topic"), "title"),
+        symptom=f.text(*f.field(node, "symptom", "topic"), "symptom"),
+        steps=steps,
+        links=_links(f, *f.field(node, "links", "topic")),
+        match=_match(f, *f.field(node, "match", "topic")),
+        handler=handler,
+        source=f.path,
+    )
+
+
+def _codes(f: _File, doc: Any, code_lines: dict[str, tuple[str, int]]) -> list[CodeInfo]:
+    node = f.mapping(doc, 1, "a code file")
+    if node is None:
+        return []
+    f.unknown_keys(node, frozenset({"codes"}), "code file")
+    items, line = f.field(node, "codes", "code file")
+    if not isinstance(items, LineList) or not items:
+        f.fail(line, "codes must be a non-empty list")
+        return []
+    out = []
+    for item, item_line in zip(items, items.item_lines, strict=True):
+        entry = f.mapping(item, item_line, "code entry")
+        if entry is None:
+            continue
+        f.unknown_keys(entry, CODE_KEYS, "code")
+        code = f.string(*f.field(entry, "code", "code"), "code").lower()
+        kind, kind_line = f.field(entry, "kind", "code")
+        if kind not in CODE_KINDS:
+            f.fail(kind_line, f"kind must be one of {', '.join(CODE_KINDS)}")
+        aliases: tuple[str, ...] = ()
+        if "aliases" in entry:
+            aliases = f.strings(entry["aliases"], entry.key_lines["aliases"], "aliases")
+        for name in (code, *(a.lower() for a in aliases)):
+            if name in code_lines:
+                first_path, first_line = code_lines[name]
+                f.fail(item_line, f"duplicate code '{name}' (first at {first_path}:{first_line})")
+            elif name:
+                code_lines[name] = (f.path, item_line)
+        kind_value: CodeKind = kind if kind in CODE_KINDS else "run-status"
+        out.append(
+            CodeInfo(
+                code=code,
+                kind=kind_value,
+                topic=f.string(*f.field(entry, "topic", "code"), "topic"),
+                meaning=f.text(*f.field(entry, "meaning", "code"), "meaning"),
+                checks=f.per_lang_list(*f.field(entry, "checks", "code"), "checks"),
+                aliases=tuple(a.lower() for a in aliases),
+            )
+        )
+    return out
+
+
+def _ui(f: _File, doc: Any, required: frozenset[str]) -> dict[str, Text]:
+    node = f.mapping(doc, 1, "ui.yaml")
+    if node is None:
+        return {}
+    strings = {key: f.text(value, node.key_lines[key], key) for key, value in node.items()}
+    for key in sorted(required - strings.keys()):
+        f.fail(node.line, f"missing UI string '{key}'")
+    return strings
+
+
+def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[_File, Any]:
+    shown = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
+    f = _File(shown, problems)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        f.fail(1, f"cannot read file: {exc}")
+        return f, None
+    return f, load_yaml(text, shown, problems)
+
+
+def load_catalog(root: Path, required_ui: frozenset[str] = frozenset()) -> Catalog:
+    """Read ``root`` (the content folder) and return the catalog, or raise ContentError."""
+    problems: list[Problem] = []
+    topics: list[Topic] = []
+    first_id: dict[str, str] = {}
+    topic_files = sorted((root / "topics").glob("*.yaml"))
+    if not topic_files:
+        problems.append(Problem(str(root / "topics"), 1, "no topic files (*.yaml) found"))
+    for path in topic_files:
+        f, doc = _read(path, root, problems)
+        if doc is None and not any(p.path == f.path for p in problems):
+            f.fail(1, "file is empty")
+        topic = _topic(f, doc) if doc is not None else None
+        if topic is None or not topic.id:
+            continue
+        if topic.id in first_id:
+            f.fail(1, f"duplicate topic id '{topic.id}' (also in {first_id[topic.id]})")
+            continue
+        first_id[topic.id] = f.path
+        topics.append(topic)
+    codes: dict[str, CodeInfo] = {}
+    code_lines: dict[str, tuple[str, int]] = {}
+    for path in sorted((root / "codes").glob("*.yaml")):
+        f, doc = _read(path, root, problems)
+        for info in _codes(f, doc, code_lines) if doc is not None else []:
+            if info.topic and info.topic not in first_id:
+                f.fail(code_lines.get(info.code, (f.path, 1))[1], f"unknown topic '{info.topic}'")
+            codes.setdefault(info.code, info)
+    ui: dict[str, Text] = {}
+    ui_path = root / "ui.yaml"
+    if ui_path.exists():
+        f, doc = _read(ui_path, root, problems)
+        ui = _ui(f, doc, required_ui) if doc is not None else {}
+    elif required_ui:
+        problems.append(Problem(str(ui_path), 1, "missing ui.yaml"))
+    if problems:
+        raise ContentError(problems)
+    topics.sort(key=lambda t: (t.order, t.id))
+    return Catalog(topics=tuple(topics), codes=codes, ui=ui)

@@ -1,0 +1,142 @@
+"""Turn a user's message or button press into a neutral reply: what to say, not how to draw it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from intents.language import choose_language
+from intents.matcher import Index, Match, build_index, match
+from intents.model import LANGS, Catalog, CodeInfo, Lang, Topic
+from intents.text import fold, tokens
+
+ACTIONS = ("feedback", "escalate", "choose", "topic")
+HELP_WORDS = frozenset({"help", "hjelp", "menu", "meny", "topics", "emner", "?", "start"})
+QUESTION_KEEP = 500  # characters of the question carried in button data for a later escalation
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    """A validated catalog and the matcher index built from it, loaded together."""
+
+    catalog: Catalog
+    index: Index
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> Knowledge:
+        return cls(catalog, build_index(catalog))
+
+
+@dataclass(frozen=True)
+class Answer:
+    topic: Topic
+    lang: Lang
+    question: str
+    code: CodeInfo | None = None
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Clarify:
+    topics: tuple[Topic, ...]
+    lang: Lang
+    question: str
+    matched: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fallback:
+    topics: tuple[Topic, ...]
+    lang: Lang
+    question: str
+
+
+@dataclass(frozen=True)
+class Menu:
+    topics: tuple[Topic, ...]
+    lang: Lang
+    welcome: bool = False
+
+
+NoticeKind = Literal[
+    "feedback_thanks", "feedback_sorry", "escalate_ack", "unknown_action", "unsupported_message"
+]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A short acknowledgement; ``offer_escalation`` adds the escalate button."""
+
+    key: NoticeKind
+    lang: Lang
+    intent: str | None = None
+    question: str = ""
+    offer_escalation: bool = False
+
+
+Reply = Answer | Clarify | Fallback | Menu | Notice
+TopicHandler = Callable[[Knowledge, Topic, Lang, str, Match | None], Reply]
+
+
+def answer_topic(
+    kb: Knowledge, topic: Topic, lang: Lang, question: str, found: Match | None
+) -> Reply:
+    """The generic handler: the topic's steps, led by the recognised code's meaning if any."""
+    code = kb.catalog.codes.get(found.entity) if found and found.entity else None
+    matched = found.matched if found else ()
+    return Answer(topic=topic, lang=lang, question=question, code=code, matched=matched)
+
+
+# Every handler a topic may name in content; tests check both directions.
+HANDLERS: Mapping[str, TopicHandler] = {"topic": answer_topic}
+
+
+def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
+    """Answer free text: the help menu, or whatever the matcher decides."""
+    lang = choose_language(text, locale)
+    if " ".join(tokens(text)[:2]) in HELP_WORDS or fold(text.strip()) in HELP_WORDS:
+        return Menu(kb.catalog.topics, lang)
+    found = match(kb.index, text)
+    question = text.strip()[:QUESTION_KEEP]
+    if found.outcome == "answer" and found.intent:
+        topic = kb.catalog.topic(found.intent)
+        if topic is not None:
+            return HANDLERS[topic.handler](kb, topic, lang, question, found)
+    if found.outcome == "clarify":
+        topics = tuple(t for c in found.candidates if (t := kb.catalog.topic(c.intent)))
+        if topics:
+            return Clarify(topics, lang, question, found.matched)
+    return Fallback(kb.catalog.topics, lang, question)
+
+
+def respond_to_action(kb: Knowledge, value: Mapping[str, Any], locale: str | None) -> Reply:
+    """Act on the data of an Action.Submit button instead of matching text."""
+    raw_lang = value.get("lang")
+    lang: Lang = raw_lang if raw_lang in LANGS else choose_language("", locale)
+    action = value.get("action")
+    intent = _str_field(value, "intent") or None
+    question = _str_field(value, "question")[:QUESTION_KEEP]
+    topic = kb.catalog.topic(intent) if intent else None
+    if action in ("choose", "topic") and topic is not None:
+        return HANDLERS[topic.handler](kb, topic, lang, question, None)
+    if action == "feedback" and isinstance(value.get("helpful"), bool):
+        if value["helpful"]:
+            return Notice("feedback_thanks", lang, intent)
+        return Notice("feedback_sorry", lang, intent, question, offer_escalation=True)
+    if action == "escalate":
+        return Notice("escalate_ack", lang, intent, question)
+    return Notice("unknown_action", lang)
+
+
+def _str_field(value: Mapping[str, Any], key: str) -> str:
+    item = value.get(key)
+    return item if isinstance(item, str) else ""
+
+
+def welcome(kb: Knowledge, locale: str | None) -> Reply:
+    return Menu(kb.catalog.topics, choose_language("", locale), welcome=True)
+
+
+def unsupported(locale: str | None) -> Reply:
+    return Notice("unsupported_message", choose_language("", locale))

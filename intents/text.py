@@ -1,0 +1,68 @@
+"""Text normalisation shared by index and queries: casefold, fold æøå, bound, tokenise."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Matching looks at the start of a message only; a pasted log can be megabytes long.
+MAX_QUERY_CHARS = 2000
+
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+# Keep letters, digits and the characters codes are made of ('-' in status strings, '.' in builds).
+_NOT_WORD = re.compile(r"[^a-z0-9\-.]+")
+_EDGE = re.compile(r"^[\-.]+|[\-.]+$")
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]{0,200}>")
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if of to in on at by for with from as is are was were be been being it its
+    this that these those there here i me my we our you your he she they them his her their what
+    which who whom how why when where do does did doing done have has had can could should would
+    will shall may might must not no yes so than then too very just also only about into over
+    after before again any all some such get gets got getting please hi hello hey thanks thank
+    og eller men at av til i pa på med for fra som er var vaere være blir ble det den de dette
+    disse der her jeg meg min mitt mine vi oss du deg dere han hun hva hvilken hvilke hvem hvordan
+    hvorfor nar når hvor gjor gjør gjorde har hadde kan kunne skal skulle vil ville ma må ikke
+    ja nei sa så enn ogsa også bare om etter for inn ut opp hei takk noe noen alle en et ei
+    """.split()
+)
+
+
+def clean(text: str) -> str:
+    """Bound, strip Teams mention/HTML markup and control characters; never raises on any str."""
+    text = text[:MAX_QUERY_CHARS]
+    text = _MENTION.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def fold(text: str) -> str:
+    """Casefold and map æ/ø/å (and other accents) to ASCII so 'hoy' and 'høy' meet."""
+    text = text.casefold().translate(_FOLD)
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def tokens(text: str) -> list[str]:
+    """Folded word tokens; hyphenated status strings and dotted build numbers stay whole."""
+    out = []
+    for raw in _NOT_WORD.split(fold(text)):
+        token = _EDGE.sub("", raw)
+        if token:
+            out.append(token)
+    return out
+
+
+def content_tokens(text: str) -> list[str]:
+    """Tokens without stop words; hyphenated codes also contribute their parts."""
+    out: list[str] = []
+    for token in tokens(text):
+        if token in STOPWORDS:
+            continue
+        out.append(token)
+        if "-" in token:
+            out.extend(part for part in token.split("-") if part and part not in STOPWORDS)
+    return out
