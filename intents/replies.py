@@ -6,26 +6,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from intents.knowledge import Knowledge
 from intents.language import choose_language
-from intents.matcher import Index, Match, build_index, match
-from intents.model import LANGS, Catalog, CodeInfo, Lang, Topic
+from intents.matcher import Match, match
+from intents.model import LANGS, CodeInfo, Lang, Topic
 from intents.text import fold, tokens
 
 ACTIONS = ("feedback", "escalate", "choose", "topic")
 HELP_WORDS = frozenset({"help", "hjelp", "menu", "meny", "topics", "emner", "?", "start"})
 QUESTION_KEEP = 500  # characters of the question carried in button data for a later escalation
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    """A validated catalog and the matcher index built from it, loaded together."""
-
-    catalog: Catalog
-    index: Index
-
-    @classmethod
-    def from_catalog(cls, catalog: Catalog) -> Knowledge:
-        return cls(catalog, build_index(catalog))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The Bot Framework edge: settings, aiohttp app, adapter and activity handling."""

@@ -1,0 +1,117 @@
+"""Settings as one frozen dataclass read from the environment, validated and failing closed."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from intents.load import DEFAULT_CONTENT
+
+APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+DEFAULT_PORT = 3978
+DEFAULT_MAX_BODY = 256 * 1024
+
+
+class SettingsError(Exception):
+    """Every configuration problem at once, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(problems))
+
+
+def is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str = ""
+    app_password: str = ""
+    app_type: str = "SingleTenant"
+    tenant_id: str = ""
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    content_dir: Path = DEFAULT_CONTENT
+    max_body_bytes: int = DEFAULT_MAX_BODY
+    log_level: str = "INFO"
+
+    @property
+    def local_mode(self) -> bool:
+        """No app id: no authentication, loopback only (Bot Framework Emulator, chat)."""
+        return not self.app_id
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str], host: str | None = None, port: int | None = None
+    ) -> Settings:
+        """Build and validate; raises SettingsError listing every problem."""
+        problems: list[str] = []
+        raw_port = env.get("PORT", "")
+        if port is None and raw_port:
+            if raw_port.isdigit() and 0 < int(raw_port) < 65536:
+                port = int(raw_port)
+            else:
+                problems.append(f"PORT must be a port number, got '{raw_port}'")
+        max_body = env.get("MAX_BODY_BYTES", str(DEFAULT_MAX_BODY))
+        if not max_body.isdigit() or int(max_body) < 1024:
+            problems.append(f"MAX_BODY_BYTES must be an integer >= 1024, got '{max_body}'")
+            max_body = str(DEFAULT_MAX_BODY)
+        settings = cls(
+            app_id=env.get("MicrosoftAppId", "").strip(),
+            app_password=env.get("MicrosoftAppPassword", ""),
+            app_type=env.get("MicrosoftAppType", "").strip() or "SingleTenant",
+            tenant_id=env.get("MicrosoftAppTenantId", "").strip(),
+            host=host or env.get("HOST", "").strip() or "127.0.0.1",
+            port=port or DEFAULT_PORT,
+            content_dir=Path(env["CONTENT_DIR"]) if env.get("CONTENT_DIR") else DEFAULT_CONTENT,
+            max_body_bytes=int(max_body),
+            log_level=env.get("LOG_LEVEL", "INFO").upper(),
+        )
+        problems.extend(settings.problems())
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, each with the fix."""
+        found: list[str] = []
+        if self.local_mode:
+            if not is_loopback_host(self.host):
+                found.append(
+                    f"local mode (no MicrosoftAppId) binds to loopback only, not '{self.host}': "
+                    "set MicrosoftAppId/MicrosoftAppPassword to run in production"
+                )
+            return found
+        if not _GUID.match(self.app_id):
+            found.append("MicrosoftAppId must be the app registration's GUID")
+        if self.app_type not in APP_TYPES:
+            found.append(f"MicrosoftAppType must be one of {', '.join(APP_TYPES)}")
+        if self.app_type in ("SingleTenant", "UserAssignedMSI") and not _GUID.match(self.tenant_id):
+            found.append(f"MicrosoftAppTenantId (a GUID) is required for {self.app_type}")
+        if self.app_type != "UserAssignedMSI" and not self.app_password:
+            found.append("MicrosoftAppPassword is empty: set the app registration's client secret")
+        if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            found.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return found
+
+    def sdk_config(self) -> object:
+        """The attribute bag botbuilder's configuration classes read."""
+
+        class Config:
+            APP_ID = self.app_id
+            APP_PASSWORD = self.app_password
+            # Without an app id the SDK disables auth; its SingleTenant factory would refuse.
+            APP_TYPE = self.app_type if self.app_id else "MultiTenant"
+            APP_TENANTID = self.tenant_id
+
+        return Config()

@@ -1,0 +1,170 @@
+"""Adaptive Cards 1.5 built by pure functions from neutral replies, shaped for Microsoft Teams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from intents.model import Catalog, Lang, Topic
+from intents.replies import Answer, Clarify, Fallback, Menu, Notice, Reply
+
+Card = dict[str, Any]
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+# UI strings the cards need; content/ui.yaml must define every one (checked at load).
+UI_KEYS = frozenset(
+    """welcome_title welcome_text menu_title menu_text steps_heading code_heading
+    code_checks_heading matched_on did_it_help answer_yes answer_no escalate clarify_title clarify_text
+    fallback_title fallback_text feedback_thanks feedback_sorry escalate_ack unknown_action
+    unsupported_message internal_error""".split()
+)
+
+
+def build_card(reply: Reply, catalog: Catalog) -> Card:
+    """The card for any reply."""
+    match reply:
+        case Answer():
+            return _answer(reply, catalog)
+        case Clarify():
+            return _clarify(reply, catalog)
+        case Fallback():
+            return _fallback(reply, catalog)
+        case Menu():
+            return _menu(reply, catalog)
+        case Notice():
+            return _notice(reply, catalog)
+
+
+def _card(body: list[dict[str, Any]]) -> Card:
+    return {
+        "type": "AdaptiveCard",
+        "$schema": SCHEMA,
+        "version": VERSION,
+        "msteams": {"width": "Full"},
+        "body": body,
+    }
+
+
+def _plain(text: str) -> str:
+    # Teams' card Markdown has no inline code; content keeps backticks for readability in YAML.
+    return text.replace("`", "")
+
+
+def _text(text: str, **style: Any) -> dict[str, Any]:
+    return {"type": "TextBlock", "text": _plain(text), "wrap": True, **style}
+
+
+def _title(text: str) -> dict[str, Any]:
+    return _text(text, size="Large", weight="Bolder", style="heading")
+
+
+def _numbered(items: Sequence[str]) -> list[dict[str, Any]]:
+    return [_text(f"{n}. {item}", spacing="Small") for n, item in enumerate(items, 1)]
+
+
+def _submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "Action.Submit", "title": title, "data": data}
+    if style:
+        action["style"] = style
+    return action
+
+
+def _actions(*actions: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "ActionSet", "actions": list(actions)}
+
+
+def _escalate(catalog: Catalog, lang: Lang, intent: str | None, question: str) -> dict[str, Any]:
+    data = {"action": "escalate", "intent": intent, "lang": lang, "question": question}
+    return _submit(catalog.text("escalate", lang), data)
+
+
+def _topic_buttons(topics: Sequence[Topic], lang: Lang, action: str, question: str) -> list[Any]:
+    # One ActionSet per topic: Teams stacks them as full-width buttons instead of overflowing.
+    return [
+        _actions(
+            _submit(
+                t.title.get(lang),
+                {"action": action, "intent": t.id, "lang": lang, "question": question},
+            )
+        )
+        for t in topics
+    ]
+
+
+def _answer(reply: Answer, catalog: Catalog) -> Card:
+    lang, topic = reply.lang, reply.topic
+    body: list[dict[str, Any]] = [_title(topic.title.get(lang)), _text(topic.symptom.get(lang))]
+    if reply.code is not None:
+        code = reply.code
+        heading = f"{catalog.text('code_heading', lang)}: {code.code}"
+        items = [
+            _text(heading, weight="Bolder"),
+            _text(code.meaning.get(lang)),
+            _text(catalog.text("code_checks_heading", lang), weight="Bolder", spacing="Small"),
+            *_numbered(code.checks[lang]),
+        ]
+        body.append({"type": "Container", "style": "emphasis", "bleed": True, "items": items})
+    body.append(_text(catalog.text("steps_heading", lang), weight="Bolder", spacing="Medium"))
+    body.extend(_numbered(topic.steps[lang]))
+    links = [
+        {"type": "Action.OpenUrl", "title": link.title.get(lang), "url": link.url}
+        for link in topic.links
+    ]
+    body.append(_actions(*links))
+    if reply.matched:
+        note = f"{catalog.text('matched_on', lang)}: {', '.join(reply.matched)}"
+        body.append(_text(note, size="Small", isSubtle=True, spacing="Small"))
+    feedback = {"action": "feedback", "intent": topic.id, "lang": lang, "question": reply.question}
+    body.append(_text(catalog.text("did_it_help", lang), weight="Bolder", spacing="Medium"))
+    body.append(
+        _actions(
+            _submit(catalog.text("answer_yes", lang), {**feedback, "helpful": True}, "positive"),
+            _submit(catalog.text("answer_no", lang), {**feedback, "helpful": False}),
+            _escalate(catalog, lang, topic.id, reply.question),
+        )
+    )
+    return _card(body)
+
+
+def _clarify(reply: Clarify, catalog: Catalog) -> Card:
+    lang = reply.lang
+    body = [_title(catalog.text("clarify_title", lang)), _text(catalog.text("clarify_text", lang))]
+    body.extend(_topic_buttons(reply.topics, lang, "choose", reply.question))
+    body.append(_actions(_escalate(catalog, lang, None, reply.question)))
+    return _card(body)
+
+
+def _fallback(reply: Fallback, catalog: Catalog) -> Card:
+    lang = reply.lang
+    body = [
+        _title(catalog.text("fallback_title", lang)),
+        _text(catalog.text("fallback_text", lang)),
+    ]
+    body.extend(_topic_buttons(reply.topics, lang, "topic", reply.question))
+    body.append(_actions(_escalate(catalog, lang, None, reply.question)))
+    return _card(body)
+
+
+def _menu(reply: Menu, catalog: Catalog) -> Card:
+    lang = reply.lang
+    body: list[dict[str, Any]] = []
+    if reply.welcome:
+        body += [
+            _title(catalog.text("welcome_title", lang)),
+            _text(catalog.text("welcome_text", lang)),
+        ]
+    body += [
+        _text(catalog.text("menu_title", lang), weight="Bolder", size="Medium", spacing="Medium"),
+        _text(catalog.text("menu_text", lang), isSubtle=True),
+    ]
+    body.extend(_topic_buttons(reply.topics, lang, "topic", ""))
+    return _card(body)
+
+
+def _notice(reply: Notice, catalog: Catalog) -> Card:
+    body: list[dict[str, Any]] = [_text(catalog.text(reply.key, reply.lang))]
+    if reply.offer_escalation:
+        body.append(_actions(_escalate(catalog, reply.lang, reply.intent, reply.question)))
+    return _card(body)

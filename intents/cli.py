@@ -1,0 +1,73 @@
+"""Command line: ``python -m intents check | match [--json] [--locale L] [TEXT ...]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from intents.content import ContentError
+from intents.language import choose_language
+from intents.load import DEFAULT_CONTENT, load_knowledge
+from intents.matcher import Match, match
+
+
+def match_record(text: str, found: Match, locale: str | None) -> dict[str, object]:
+    """The stable JSON shape of one ``intents match --json`` line."""
+    return {
+        "text": text,
+        "outcome": found.outcome,
+        "intent": found.intent,
+        "score": found.score,
+        "candidates": [{"intent": c.intent, "score": c.score} for c in found.candidates],
+        "entity": found.entity,
+        "matched": list(found.matched),
+        "lang": choose_language(text, locale),
+    }
+
+
+def _readable(text: str, found: Match) -> str:
+    cands = ", ".join(f"{c.intent} {c.score:.0f}" for c in found.candidates[:3]) or "-"
+    head = f"{found.outcome:<8} {found.intent or '-':<34} {found.score:5.1f}"
+    extra = f"  entity={found.entity}" if found.entity else ""
+    return f"{head}  [{cands}]{extra}  <- {text}"
+
+
+def _queries(texts: Sequence[str], stdin: TextIO) -> Iterable[str]:
+    if texts:
+        yield " ".join(texts)
+        return
+    for line in stdin:
+        yield line.rstrip("\r\n")
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m intents", description=__doc__)
+    parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT, help="content folder")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("check", help="validate the content and exit non-zero on problems")
+    m = sub.add_parser("match", help="match TEXT (or one query per stdin line)")
+    m.add_argument("--json", action="store_true", help="one JSON object per line")
+    m.add_argument("--locale", default=None, help="the user's locale, e.g. nb-NO")
+    m.add_argument("text", nargs="*")
+    args = parser.parse_args(argv)
+    try:
+        kb = load_knowledge(args.content)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {args.content}", file=sys.stderr)
+        return 1
+    if args.command == "check":
+        print(f"ok: {len(kb.catalog.topics)} topics, {len(kb.catalog.codes)} codes", file=stdout)
+        return 0
+    for text in _queries(args.text, sys.stdin):
+        found = match(kb.index, text)
+        if args.json:
+            record = match_record(text, found, args.locale)
+            print(json.dumps(record, ensure_ascii=False), file=stdout, flush=True)
+        else:
+            print(_readable(text, found), file=stdout, flush=True)
+    return 0
