@@ -1,0 +1,43 @@
+"""The CloudAdapter, configured from Settings, with a turn error handler users can live with."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+)
+
+from bot.patches import apply_msrest_patch
+from bot.settings import Settings
+from intents.language import choose_language
+from intents.model import Catalog
+
+log = logging.getLogger(__name__)
+
+
+def create_adapter(settings: Settings, catalog: Catalog) -> CloudAdapter:
+    apply_msrest_patch()
+    auth = ConfigurationBotFrameworkAuthentication(settings.sdk_config())
+    adapter = CloudAdapter(auth)
+
+    async def on_turn_error(context: TurnContext, error: Exception) -> None:
+        # Users never see a traceback: a fixed apology and a reference the log carries.
+        ref = uuid.uuid4().hex[:12]
+        activity = context.activity
+        log.exception(
+            "turn failed ref=%s activity=%s conversation=%s",
+            ref,
+            activity.id,
+            activity.conversation.id if activity.conversation else None,
+            exc_info=error,
+        )
+        lang = choose_language("", activity.locale)
+        text = catalog.text("internal_error", lang).format(ref=ref)
+        await context.send_activity(MessageFactory.text(text))
+
+    adapter.on_turn_error = on_turn_error
+    return adapter

@@ -1,0 +1,63 @@
+"""``python -m bot [--host H] [--port P]`` serves the bot; ``python -m bot chat`` talks to it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.chat import run_chat
+from bot.settings import Settings, SettingsError
+from intents.content import ContentError
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default $PORT or 3978)")
+    sub = parser.add_subparsers(dest="command")
+    chat = sub.add_parser("chat", help="a terminal conversation with the bot")
+    chat.add_argument("--locale", default=None, help="the locale to send, e.g. nb-NO")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        settings = Settings.from_env(os.environ, host=args.host, port=args.port)
+        if args.command == "chat":
+            logging.getLogger().setLevel(logging.WARNING)
+            return asyncio.run(run_chat(settings, locale=args.locale))
+        app = create_app(settings)
+    except SettingsError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"content is invalid, refusing to start:\n{exc}", file=sys.stderr)
+        return 1
+    if settings.local_mode:
+        log.warning(
+            "LOCAL MODE: no MicrosoftAppId, so no authentication; listening on %s:%s only, "
+            "replies only to loopback serviceUrls. Connect the Bot Framework Emulator to "
+            "http://%s:%s/api/messages with no app id.",
+            settings.host,
+            settings.port,
+            settings.host,
+            settings.port,
+        )
+    else:
+        log.info("production mode: app %s (%s)", settings.app_id, settings.app_type)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
