@@ -16,8 +16,9 @@ CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 # UI strings the cards need; content/ui.yaml must define every one (checked at load).
 UI_KEYS = frozenset(
     """welcome_title welcome_text menu_title menu_text steps_heading code_heading
-    code_checks_heading matched_on did_it_help answer_yes answer_no escalate clarify_title clarify_text
-    fallback_title fallback_text feedback_thanks feedback_sorry escalate_ack unknown_action
+    code_checks_heading matched_on did_it_help answer_yes answer_no escalate clarify_title
+    clarify_text fallback_title fallback_text feedback_thanks feedback_sorry escalate_ack
+    unknown_action
     unsupported_message internal_error""".split()
 )
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m intents check | match [--json] [--locale L] [TEXT ...]``."""
+"""Command line: ``python -m intents check | match [--json] [--locale L] [TEXT...] | eval F``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TextIO
 
 from intents.content import ContentError
+from intents.evaluate import evaluate, format_report, load_labelled
 from intents.language import choose_language
 from intents.load import DEFAULT_CONTENT, load_knowledge
-from intents.matcher import Match, match
+from intents.matcher import Index, Match, match
 
 
 def match_record(text: str, found: Match, locale: str | None) -> dict[str, object]:
@@ -44,6 +45,19 @@ def _queries(texts: Sequence[str], stdin: TextIO) -> Iterable[str]:
         yield line.rstrip("\r\n")
 
 
+def _eval(index: Index, args: argparse.Namespace, stdout: TextIO) -> int:
+    report = evaluate(index, load_labelled(args.files))
+    print(format_report(report), file=stdout)
+    failed = []
+    if report.score < args.min_score:
+        failed.append(f"score {report.score:.1%} < {args.min_score:.1%}")
+    if report.rejection < args.min_rejection:
+        failed.append(f"rejection {report.rejection:.1%} < {args.min_rejection:.1%}")
+    for reason in failed:
+        print(f"FAIL: {reason}", file=stdout)
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     parser = argparse.ArgumentParser(prog="python -m intents", description=__doc__)
     parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT, help="content folder")
@@ -53,6 +67,10 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     m.add_argument("--json", action="store_true", help="one JSON object per line")
     m.add_argument("--locale", default=None, help="the user's locale, e.g. nb-NO")
     m.add_argument("text", nargs="*")
+    e = sub.add_parser("eval", help="score the matcher on labelled YAML files")
+    e.add_argument("files", nargs="+", type=Path)
+    e.add_argument("--min-score", type=float, default=0.0, help="fail under this (0-1)")
+    e.add_argument("--min-rejection", type=float, default=0.0, help="fail under this (0-1)")
     args = parser.parse_args(argv)
     try:
         kb = load_knowledge(args.content)
@@ -63,6 +81,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     if args.command == "check":
         print(f"ok: {len(kb.catalog.topics)} topics, {len(kb.catalog.codes)} codes", file=stdout)
         return 0
+    if args.command == "eval":
+        return _eval(kb.index, args, stdout)
     for text in _queries(args.text, sys.stdin):
         found = match(kb.index, text)
         if args.json:

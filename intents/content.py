@@ -18,7 +18,9 @@ from intents.model import (
     MatchSpec,
     Text,
     Topic,
+    Vocabulary,
 )
+from intents.text import fold
 from intents.yamlsrc import LineDict, LineList, Problem, load_yaml
 
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -241,6 +243,33 @@ def _ui(f: _File, doc: Any, required: frozenset[str]) -> dict[str, Text]:
     return strings
 
 
+def _vocabulary(f: _File, doc: Any) -> Vocabulary:
+    node = f.mapping(doc, 1, "vocabulary.yaml")
+    if node is None:
+        return Vocabulary()
+    f.unknown_keys(node, frozenset({"synonyms", "out_of_scope"}), "vocabulary")
+    synonyms: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    groups = node.get("synonyms", LineList())
+    if not isinstance(groups, LineList):
+        f.fail(node.key_lines.get("synonyms", 1), "synonyms must be a list of word lists")
+        groups = LineList()
+    for group, line in zip(groups, getattr(groups, "item_lines", []), strict=True):
+        words = [fold(w) for w in f.strings(group, line, "synonym group")]
+        for word in words:
+            if word in synonyms and synonyms[word] != words[0]:
+                f.fail(line, f"'{word}' is already in the group at line {first_line[word]}")
+            elif " " in word:
+                f.fail(line, f"'{word}': synonyms are single words")
+            else:
+                synonyms[word] = words[0]
+                first_line.setdefault(word, line)
+    out: tuple[str, ...] = ()
+    if "out_of_scope" in node:
+        out = f.strings(node["out_of_scope"], node.key_lines["out_of_scope"], "out_of_scope")
+    return Vocabulary(synonyms=synonyms, out_of_scope=frozenset(fold(w) for w in out))
+
+
 def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[_File, Any]:
     shown = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
     f = _File(shown, problems)
@@ -287,7 +316,11 @@ def load_catalog(root: Path, required_ui: frozenset[str] = frozenset()) -> Catal
         ui = _ui(f, doc, required_ui) if doc is not None else {}
     elif required_ui:
         problems.append(Problem(str(ui_path), 1, "missing ui.yaml"))
+    vocabulary = Vocabulary()
+    if (root / "vocabulary.yaml").exists():
+        f, doc = _read(root / "vocabulary.yaml", root, problems)
+        vocabulary = _vocabulary(f, doc) if doc is not None else Vocabulary()
     if problems:
         raise ContentError(problems)
     topics.sort(key=lambda t: (t.order, t.id))
-    return Catalog(topics=tuple(topics), codes=codes, ui=ui)
+    return Catalog(topics=tuple(topics), codes=codes, ui=ui, vocabulary=vocabulary)

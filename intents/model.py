@@ -66,12 +66,22 @@ class CodeInfo:
 
 
 @dataclass(frozen=True)
+class Vocabulary:
+    """Shared matching vocabulary: synonym groups (folded word -> the group's first word) and
+    words that mark a question as being about something other than MIM Sync."""
+
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    out_of_scope: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class Catalog:
     """All validated content, built once at load and never mutated."""
 
     topics: tuple[Topic, ...]
     codes: Mapping[str, CodeInfo] = field(default_factory=dict)
     ui: Mapping[str, Text] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
     def topic(self, topic_id: str) -> Topic | None:
         for topic in self.topics:

@@ -12,6 +12,8 @@ _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "
 # Keep letters, digits and the characters codes are made of ('-' in status strings, '.' in builds).
 _NOT_WORD = re.compile(r"[^a-z0-9\-.]+")
 _EDGE = re.compile(r"^[\-.]+|[\-.]+$")
+_VERSION = re.compile(r"^\d+(?:\.\d+)+$")
+_PARTS = re.compile(r"[\-.]+")
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]{0,200}>")
 
@@ -63,6 +65,7 @@ def content_tokens(text: str) -> list[str]:
         if token in STOPWORDS:
             continue
         out.append(token)
-        if "-" in token:
-            out.extend(part for part in token.split("-") if part and part not in STOPWORDS)
+        if "-" in token or ("." in token and not _VERSION.match(token)):
+            parts = _PARTS.split(token)
+            out.extend(p for p in parts if p and p != token and p not in STOPWORDS)
     return out

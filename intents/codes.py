@@ -1,0 +1,84 @@
+"""Recognise MIM codes in text: status strings, object errors, HRESULTs, event ids, builds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from intents.model import Catalog
+from intents.text import tokens
+
+GENERAL_TOPIC = "run-error-codes"
+_HEX = re.compile(r"(?:0x)?(80[0-9a-f]{6})")
+MAX_SCAN_WORDS = 400
+PLAIN_WORD_MAX_TOKENS = 3  # "success" is a status only when it is (nearly) the whole message
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """Code spelling (folded, tokens joined by '-' or ' ') -> (owning topic, canonical code)."""
+
+    owners: Mapping[str, tuple[str, str]]
+    hyphenated: tuple[str, ...]
+    spaced: tuple[str, ...]
+    plain: frozenset[str]
+
+
+def build_code_table(catalog: Catalog) -> CodeTable:
+    owners: dict[str, tuple[str, str]] = {}
+    for info in catalog.codes.values():
+        for name in (info.code, *info.aliases):
+            owners[" ".join(tokens(name))] = (info.topic, info.code)
+    for topic in catalog.topics:
+        for code in topic.match.codes:
+            key = " ".join(tokens(code))
+            owners[key] = (topic.id, owners.get(key, (topic.id, key))[1])
+    return CodeTable(
+        owners=owners,
+        hyphenated=tuple(sorted(c for c in owners if "-" in c and " " not in c)),
+        spaced=tuple(sorted((c for c in owners if " " in c), key=len, reverse=True)),
+        plain=frozenset(c for c in owners if c.isalpha()),
+    )
+
+
+def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[str]:
+    """Known codes in ``words`` (folded tokens), in order of appearance, without repeats.
+
+    Finds exact tokens, codes typed with spaces instead of hyphens ("stopped server"), HRESULTs
+    with or without 0x, and near-miss spellings of hyphenated codes ("stoped-connectivity").
+    """
+    found: list[str] = []
+    joined = " " + " ".join(words) + " "
+    for code in table.spaced:
+        if f" {code} " in joined:
+            found.append(code)
+    limit = min(len(words), MAX_SCAN_WORDS)
+    for i in range(limit):
+        word = words[i]
+        hexed = _HEX.fullmatch(word)
+        if hexed and "0x" + hexed.group(1) in table.owners:
+            found.append("0x" + hexed.group(1))
+        elif word in table.owners:
+            if word not in table.plain or len(words) <= PLAIN_WORD_MAX_TOKENS:
+                found.append(word)
+        elif "-" in word and len(word) >= 8:
+            near = process.extractOne(
+                word, table.hyphenated, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff
+            )
+            if near is not None:
+                found.append(near[0])
+        for size in (2, 3, 4, 5, 6):
+            if i + size <= limit:
+                dashed = "-".join(words[i : i + size])
+                if dashed in table.owners:
+                    found.append(dashed)
+    return list(dict.fromkeys(found))
+
+
+def code_like(word: str) -> bool:
+    """Looks like a MIM status or error string: lowercase words joined by hyphens."""
+    parts = word.split("-")
+    return len(parts) >= 2 and all(p.isalpha() for p in parts) and len(word) >= 8
