@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from intents.content import ContentError
 from intents.evaluate import evaluate, format_report, load_labelled
@@ -37,12 +37,13 @@ def _readable(text: str, found: Match) -> str:
     return f"{head}  [{cands}]{extra}  <- {text}"
 
 
-def _queries(texts: Sequence[str], stdin: TextIO) -> Iterable[str]:
+def _queries(texts: Sequence[str], stdin: BinaryIO) -> Iterable[str]:
     if texts:
         yield " ".join(texts)
         return
-    for line in stdin:
-        yield line.rstrip("\r\n")
+    # Bytes in, decoded leniently: a pasted log with stray bytes must not end the run.
+    for raw in stdin:
+        yield raw.decode("utf-8", errors="replace").rstrip("\r\n")
 
 
 def _eval(index: Index, args: argparse.Namespace, stdout: TextIO) -> int:
@@ -59,15 +60,18 @@ def _eval(index: Index, args: argparse.Namespace, stdout: TextIO) -> int:
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
+    # --content works before or after the subcommand.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--content", type=Path, default=argparse.SUPPRESS, help="content folder")
     parser = argparse.ArgumentParser(prog="python -m intents", description=__doc__)
     parser.add_argument("--content", type=Path, default=DEFAULT_CONTENT, help="content folder")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check", help="validate the content and exit non-zero on problems")
-    m = sub.add_parser("match", help="match TEXT (or one query per stdin line)")
+    sub.add_parser("check", parents=[common], help="validate the content; non-zero on problems")
+    m = sub.add_parser("match", parents=[common], help="match TEXT (or one query per stdin line)")
     m.add_argument("--json", action="store_true", help="one JSON object per line")
     m.add_argument("--locale", default=None, help="the user's locale, e.g. nb-NO")
     m.add_argument("text", nargs="*")
-    e = sub.add_parser("eval", help="score the matcher on labelled YAML files")
+    e = sub.add_parser("eval", parents=[common], help="score the matcher on labelled YAML files")
     e.add_argument("files", nargs="+", type=Path)
     e.add_argument("--min-score", type=float, default=0.0, help="fail under this (0-1)")
     e.add_argument("--min-rejection", type=float, default=0.0, help="fail under this (0-1)")
@@ -83,7 +87,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
         return 0
     if args.command == "eval":
         return _eval(kb.index, args, stdout)
-    for text in _queries(args.text, sys.stdin):
+    for text in _queries(args.text, sys.stdin.buffer):
         found = match(kb.index, text)
         if args.json:
             record = match_record(text, found, args.locale)

@@ -25,6 +25,7 @@ class CodeTable:
     hyphenated: tuple[str, ...]
     spaced: tuple[str, ...]
     plain: frozenset[str]
+    patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
 
 
 def build_code_table(catalog: Catalog) -> CodeTable:
@@ -41,6 +42,9 @@ def build_code_table(catalog: Catalog) -> CodeTable:
         hyphenated=tuple(sorted(c for c in owners if "-" in c and " " not in c)),
         spaced=tuple(sorted((c for c in owners if " " in c), key=len, reverse=True)),
         plain=frozenset(c for c in owners if c.isalpha()),
+        patterns=tuple(
+            (re.compile(p), topic.id) for topic in catalog.topics for p in topic.match.patterns
+        ),
     )
 
 
@@ -64,6 +68,8 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
         elif word in table.owners:
             if word not in table.plain or len(words) <= PLAIN_WORD_MAX_TOKENS:
                 found.append(word)
+        elif pattern_owner(table, word):
+            found.append(word)
         elif "-" in word and len(word) >= 8:
             near = process.extractOne(
                 word, table.hyphenated, scorer=fuzz.ratio, score_cutoff=fuzzy_cutoff
@@ -76,6 +82,21 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
                 if dashed in table.owners:
                     found.append(dashed)
     return list(dict.fromkeys(found))
+
+
+def pattern_owner(table: CodeTable, word: str) -> str | None:
+    """The topic whose pattern matches this token (a build number, a KB article), if any."""
+    for pattern, topic in table.patterns:
+        if pattern.fullmatch(word):
+            return topic
+    return None
+
+
+def owner(table: CodeTable, code: str) -> tuple[str, str]:
+    """(owning topic, canonical code) for a code ``find_codes`` returned."""
+    if code in table.owners:
+        return table.owners[code]
+    return pattern_owner(table, code) or GENERAL_TOPIC, code
 
 
 def code_like(word: str) -> bool:

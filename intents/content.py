@@ -20,15 +20,19 @@ from intents.model import (
     Topic,
     Vocabulary,
 )
-from intents.text import fold
+from intents.text import fold, tokens
 from intents.yamlsrc import LineDict, LineList, Problem, load_yaml
 
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Microsoft retired docs.microsoft.com and social.technet; content must cite current addresses.
 LINK_HOSTS = frozenset({"learn.microsoft.com", "support.microsoft.com", "www.microsoft.com"})
 TOPIC_KEYS = frozenset({"id", "order", "title", "symptom", "steps", "links", "match", "handler"})
-MATCH_KEYS = frozenset({"codes", "keywords", "phrases"})
+MATCH_KEYS = frozenset({"codes", "keywords", "phrases", "patterns"})
 CODE_KEYS = frozenset({"code", "kind", "topic", "meaning", "checks", "aliases"})
+
+
+# What ``_File.field`` returns for an absent key: already reported, so checks stay quiet on it.
+MISSING: Any = object()
 
 
 class ContentError(Exception):
@@ -52,13 +56,15 @@ class _File:
     def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
         if isinstance(value, LineDict):
             return value
+        if value is MISSING:
+            return None
         self.fail(line, f"{what} must be a mapping")
         return None
 
     def field(self, parent: LineDict, key: str, what: str) -> tuple[Any, int]:
         if key not in parent:
             self.fail(parent.line, f"{what}: missing field '{key}'")
-            return None, parent.line
+            return MISSING, parent.line
         return parent[key], parent.key_lines[key]
 
     def unknown_keys(self, parent: LineDict, allowed: frozenset[str], what: str) -> None:
@@ -69,7 +75,8 @@ class _File:
     def string(self, value: Any, line: int, what: str) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
-        self.fail(line, f"{what} must be a non-empty string")
+        if value is not MISSING:
+            self.fail(line, f"{what} must be a non-empty string")
         return ""
 
     def text(self, value: Any, line: int, what: str) -> Text:
@@ -88,7 +95,8 @@ class _File:
 
     def strings(self, value: Any, line: int, what: str, *, unique: bool = True) -> tuple[str, ...]:
         if not isinstance(value, LineList):
-            self.fail(line, f"{what} must be a list")
+            if value is not MISSING:
+                self.fail(line, f"{what} must be a list")
             return ()
         if not value:
             self.fail(line, f"{what} must not be empty")
@@ -133,7 +141,8 @@ class _File:
 
 def _links(f: _File, value: Any, line: int) -> tuple[Link, ...]:
     if not isinstance(value, LineList) or not value:
-        f.fail(line, "links must be a non-empty list")
+        if value is not MISSING:
+            f.fail(line, "links must be a non-empty list")
         return ()
     links = []
     for item, item_line in zip(value, value.item_lines, strict=True):
@@ -157,10 +166,20 @@ def _match(f: _File, value: Any, line: int) -> MatchSpec:
     )
     keywords = f.strings(*f.field(node, "keywords", "match"), "match.keywords")
     phrases = f.per_lang_list(*f.field(node, "phrases", "match"), "match.phrases")
-    return MatchSpec(codes=codes, keywords=keywords, phrases=phrases)
+    patterns: tuple[str, ...] = ()
+    if "patterns" in node:
+        line = node.key_lines["patterns"]
+        patterns = f.strings(node["patterns"], line, "match.patterns")
+        items = node["patterns"]
+        for pattern, item_line in zip(patterns, getattr(items, "item_lines", []), strict=False):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                f.fail(item_line, f"match.patterns: invalid regular expression: {exc}")
+    return MatchSpec(codes=codes, keywords=keywords, phrases=phrases, patterns=patterns)
 
 
-def _topic(f: _File, doc: Any) -> Topic | None:
+def _topic(f: _File, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
     node = f.mapping(doc, 1, "a topic file")
     if node is None:
         return None
@@ -169,7 +188,9 @@ def _topic(f: _File, doc: Any) -> Topic | None:
     if topic_id and not TOPIC_ID.match(topic_id):
         f.fail(node.key_lines["id"], f"id '{topic_id}' must be lowercase words joined by '-'")
     order, order_line = f.field(node, "order", "topic")
-    if order is not None and (not isinstance(order, int) or isinstance(order, bool) or order < 1):
+    if order is not MISSING and (
+        not isinstance(order, int) or isinstance(order, bool) or order < 1
+    ):
         f.fail(order_line, "order must be a positive integer")
         order = 0
     steps = f.per_lang_list(*f.field(node, "steps", "topic"), "steps")
@@ -178,6 +199,8 @@ def _topic(f: _File, doc: Any) -> Topic | None:
     handler = "topic"
     if "handler" in node:
         handler = f.string(node["handler"], node.key_lines["handler"], "handler")
+        if handlers is not None and handler and handler not in handlers:
+            f.fail(node.key_lines["handler"], f"handler '{handler}' is not registered")
     return Topic(
         id=topic_id,
         order=order if isinstance(order, int) else 0,
@@ -188,6 +211,7 @@ def _topic(f: _File, doc: Any) -> Topic | None:
         match=_match(f, *f.field(node, "match", "topic")),
         handler=handler,
         source=f.path,
+        source_line=node.key_lines.get("id", 1),
     )
 
 
@@ -208,7 +232,7 @@ def _codes(f: _File, doc: Any, code_lines: dict[str, tuple[str, int]]) -> list[C
         f.unknown_keys(entry, CODE_KEYS, "code")
         code = f.string(*f.field(entry, "code", "code"), "code").lower()
         kind, kind_line = f.field(entry, "kind", "code")
-        if kind not in CODE_KINDS:
+        if kind is not MISSING and kind not in CODE_KINDS:
             f.fail(kind_line, f"kind must be one of {', '.join(CODE_KINDS)}")
         aliases: tuple[str, ...] = ()
         if "aliases" in entry:
@@ -255,12 +279,12 @@ def _vocabulary(f: _File, doc: Any) -> Vocabulary:
         f.fail(node.key_lines.get("synonyms", 1), "synonyms must be a list of word lists")
         groups = LineList()
     for group, line in zip(groups, getattr(groups, "item_lines", []), strict=True):
-        words = [fold(w) for w in f.strings(group, line, "synonym group")]
+        words = [" ".join(tokens(w)) for w in f.strings(group, line, "synonym group")]
+        if words and " " in words[0]:
+            f.fail(line, f"'{words[0]}': the first entry of a group must be a single word")
         for word in words:
             if word in synonyms and synonyms[word] != words[0]:
                 f.fail(line, f"'{word}' is already in the group at line {first_line[word]}")
-            elif " " in word:
-                f.fail(line, f"'{word}': synonyms are single words")
             else:
                 synonyms[word] = words[0]
                 first_line.setdefault(word, line)
@@ -281,8 +305,14 @@ def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[_File, Any]:
     return f, load_yaml(text, shown, problems)
 
 
-def load_catalog(root: Path, required_ui: frozenset[str] = frozenset()) -> Catalog:
-    """Read ``root`` (the content folder) and return the catalog, or raise ContentError."""
+def load_catalog(
+    root: Path, required_ui: frozenset[str] = frozenset(), handlers: frozenset[str] | None = None
+) -> Catalog:
+    """Read ``root`` (the content folder) and return the catalog, or raise ContentError.
+
+    ``required_ui`` names the UI strings that must exist; ``handlers``, when given, the handler
+    names a topic may use.
+    """
     problems: list[Problem] = []
     topics: list[Topic] = []
     first_id: dict[str, str] = {}
@@ -293,11 +323,13 @@ def load_catalog(root: Path, required_ui: frozenset[str] = frozenset()) -> Catal
         f, doc = _read(path, root, problems)
         if doc is None and not any(p.path == f.path for p in problems):
             f.fail(1, "file is empty")
-        topic = _topic(f, doc) if doc is not None else None
+        topic = _topic(f, doc, handlers) if doc is not None else None
         if topic is None or not topic.id:
             continue
         if topic.id in first_id:
-            f.fail(1, f"duplicate topic id '{topic.id}' (also in {first_id[topic.id]})")
+            f.fail(
+                topic.source_line, f"duplicate topic id '{topic.id}' (also in {first_id[topic.id]})"
+            )
             continue
         first_id[topic.id] = f.path
         topics.append(topic)

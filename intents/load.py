@@ -5,23 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from intents.cards import UI_KEYS
-from intents.content import ContentError, load_catalog
+from intents.content import load_catalog
 from intents.knowledge import Knowledge
 from intents.matcher import build_index
 from intents.replies import HANDLERS
-from intents.yamlsrc import Problem
 
 DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
 def load_knowledge(root: Path = DEFAULT_CONTENT) -> Knowledge:
     """Validate ``root`` and build the index; raises ContentError listing every problem."""
-    catalog = load_catalog(root, required_ui=UI_KEYS)
-    unknown = [
-        Problem(t.source, 1, f"handler '{t.handler}' is not registered")
-        for t in catalog.topics
-        if t.handler not in HANDLERS
-    ]
-    if unknown:
-        raise ContentError(unknown)
+    catalog = load_catalog(root, required_ui=UI_KEYS, handlers=frozenset(HANDLERS))
     return Knowledge(catalog, build_index(catalog))

@@ -10,9 +10,10 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from intents.codes import GENERAL_TOPIC, CodeTable, build_code_table, find_codes
-from intents.model import Catalog
-from intents.text import clean, content_tokens, fold, tokens
+from intents.codes import GENERAL_TOPIC, CodeTable, build_code_table, find_codes, owner
+from intents.model import LANGS, Catalog
+from intents.terms import TermRules
+from intents.text import clean, fold, tokens
 
 Outcome = Literal["answer", "clarify", "fallback"]
 
@@ -21,15 +22,15 @@ Outcome = Literal["answer", "clarify", "fallback"]
 class Thresholds:
     """Named, calibrated settings of the matcher (scores are 0-100)."""
 
-    answer: float = 55.0
-    clarify: float = 38.0
-    margin: float = 12.0
+    answer: float = 50.0
+    clarify: float = 30.0
+    margin: float = 8.0
     max_candidates: int = 3
     fuzzy_token: float = 84.0
     fuzzy_code: float = 90.0
-    unknown_weight: float = 1.0
-    out_of_scope_weight: float = 3.0
-    evidence_scale: float = 2.2
+    unknown_weight: float = 0.6
+    out_of_scope_penalty: float = 0.5
+    evidence_scale: float = 1.2
     coverage_power: float = 0.5
 
 
@@ -59,6 +60,10 @@ GENERIC_TERMS = frozenset(
     fungerer funker virker""".split()
 )
 KEYWORD_WEIGHT = 2.0
+# A word seen only in example phrasings may just be a common word ("hele", "account"): it
+# counts for less than a keyword an author chose.
+PHRASE_ONLY_FACTOR = 0.5
+STEP_FACTOR = 0.5
 GENERIC_WEIGHT = 0.15
 MAX_QUERY_WORDS = 60
 MIN_PREFIX = 4
@@ -77,57 +82,59 @@ class Index:
     topic_ids: tuple[str, ...]
     terms: Mapping[str, _Term]
     vocab: tuple[str, ...]
-    multiword: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
     codes: CodeTable
-    synonyms: Mapping[str, str]
+    rules: TermRules
     out_of_scope: frozenset[str]
     thresholds: Thresholds
 
 
 def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index:
     """Precompute term weights and code tables; run once per content load."""
-    synonyms = catalog.vocabulary.synonyms
+    keywords = [k for topic in catalog.topics for k in topic.match.keywords]
+    rules = TermRules.build(catalog.vocabulary.synonyms, keywords)
     raw: dict[str, dict[str, float]] = {}
-    multiword: dict[str, dict[str, float]] = {}
 
-    def add(term: str, topic: str, weight: float) -> None:
-        slot = raw.setdefault(term, {})
-        slot[topic] = max(slot.get(topic, 0.0), weight)
+    def add(words: list[str], topic: str, weight: float) -> None:
+        for term in (*words, *rules.compounds_in(words)):
+            slot = raw.setdefault(term, {})
+            slot[topic] = max(slot.get(topic, 0.0), weight)
 
     for topic in catalog.topics:
         for keyword in topic.match.keywords:
-            words = [synonyms.get(w, w) for w in content_tokens(keyword)]
+            words = rules.words(keyword)
+            add(words, topic.id, KEYWORD_WEIGHT if len(words) == 1 else 1.0)
             if len(words) > 1:
-                multiword.setdefault(" ".join(words), {})[topic.id] = KEYWORD_WEIGHT
-            for word in words:
-                add(word, topic.id, KEYWORD_WEIGHT if len(words) == 1 else 1.0)
+                add([" ".join(words)], topic.id, KEYWORD_WEIGHT)
         for phrases in topic.match.phrases.values():
             for phrase in phrases:
-                for word in content_tokens(phrase):
-                    add(synonyms.get(word, word), topic.id, 1.0)
+                add(rules.words(phrase), topic.id, 1.0)
+        # The answer itself describes the problem: its words are weaker evidence.
+        for lang in LANGS:
+            for text in (topic.title.get(lang), topic.symptom.get(lang)):
+                add(rules.words(text), topic.id, 1.0)
+            for step in topic.steps[lang]:
+                add(rules.words(step), topic.id, STEP_FACTOR)
     n = len(catalog.topics)
     terms = {
-        term: _Term(
-            weight=GENERIC_WEIGHT
-            if term in GENERIC_TERMS
-            else math.log((n + 1) / (len(per_topic) + 0.5)),
-            topics=per_topic,
-        )
+        term: _Term(weight=_weight(term, per_topic, n), topics=per_topic)
         for term, per_topic in raw.items()
     }
     return Index(
         topic_ids=tuple(t.id for t in catalog.topics),
         terms=terms,
-        vocab=tuple(sorted(terms)),
-        multiword={
-            phrase: (tuple(phrase.split()), tuple(sorted(topics)))
-            for phrase, topics in multiword.items()
-        },
+        vocab=tuple(sorted(t for t in terms if " " not in t)),
         codes=build_code_table(catalog),
-        synonyms=synonyms,
-        out_of_scope=catalog.vocabulary.out_of_scope,
+        rules=rules,
+        out_of_scope=frozenset(rules.synonyms.get(w, w) for w in catalog.vocabulary.out_of_scope),
         thresholds=thresholds or Thresholds(),
     )
+
+
+def _weight(term: str, per_topic: Mapping[str, float], n_topics: int) -> float:
+    if term in GENERIC_TERMS:
+        return GENERIC_WEIGHT
+    idf = math.log((n_topics + 1) / (len(per_topic) + 0.5))
+    return idf if max(per_topic.values()) >= KEYWORD_WEIGHT else idf * PHRASE_ONLY_FACTOR
 
 
 def match(index: Index, text: str) -> Match:
@@ -146,7 +153,7 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
     # longest is the most specific ("stopped-extension-dll-exception" over "extension").
     owners: dict[str, str] = {}
     for code in sorted(codes, key=len, reverse=True):
-        topic, canonical = index.codes.owners[code]
+        topic, canonical = owner(index.codes, code)
         owners.setdefault(topic, canonical)
     specific = [t for t in owners if t != GENERAL_TOPIC]
     if len(specific) > 1:
@@ -154,20 +161,22 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
         return Match("clarify", None, 90.0, cands, matched=tuple(owners[t] for t in specific))
     if specific:
         topic = specific[0]
-        entity = owners.get(GENERAL_TOPIC, owners[topic])
-        entity = owners[topic] if owners[topic] in index.codes.owners else entity
         cands = tuple(Candidate(t, 100.0 if t == topic else 60.0) for t in owners)
         return Match("answer", topic, 100.0, cands, entity=owners[topic], matched=(owners[topic],))
     # A general status: the rest of the message may still name the specific situation
     # ("stopped-server on the FIM Service MA export").
     entity = owners[GENERAL_TOPIC]
+    related = index.terms[entity].topics if entity in index.terms else {}
     code_words = set(entity.split("-"))
     context = _by_words(index, [w for w in words if w not in codes and w not in code_words])
-    if context.outcome == "answer" and context.intent not in (None, GENERAL_TOPIC):
+    # Only a topic whose own content names this code may take it over, and it needs only
+    # clarify-level support from the rest of the message.
+    best = next((c for c in context.candidates if c.intent in related), None)
+    if best and best.intent != GENERAL_TOPIC and best.score >= index.thresholds.clarify:
         return Match(
             "answer",
-            context.intent,
-            context.score,
+            best.intent,
+            best.score,
             context.candidates,
             entity=entity,
             matched=(entity, *context.matched),
@@ -178,13 +187,12 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
 
 def _resolve(index: Index, word: str) -> tuple[str, float] | None:
     """Map a query word to a vocabulary term: exact, inflection/compound prefix, or typo."""
-    word = index.synonyms.get(word, word)
     if word in index.terms:
         return word, 1.0
     if len(word) < MIN_PREFIX + 1:
         return None
     for cut in range(len(word) - 1, MIN_PREFIX - 1, -1):  # "synkroniseringen" -> "synk..."
-        stem = index.synonyms.get(word[:cut], word[:cut])
+        stem = index.rules.synonyms.get(word[:cut], word[:cut])
         if stem in index.terms:
             return stem, 0.85
     pos = bisect.bisect_left(index.vocab, word)  # "objectalreadyexists" -> "...exception"
@@ -200,16 +208,17 @@ def _resolve(index: Index, word: str) -> tuple[str, float] | None:
 
 def _by_words(index: Index, words: list[str]) -> Match:
     th = index.thresholds
-    query = list(dict.fromkeys(w for w in content_tokens(" ".join(words)) if not w.isdigit()))
+    seq = [w for w in index.rules.words(" ".join(words)) if not w.isdigit()][:MAX_QUERY_WORDS]
     query_weight = 0.0
+    outside = 0
     evidence: dict[str, dict[str, float]] = {t: {} for t in index.topic_ids}
     covered = dict.fromkeys(index.topic_ids, 0.0)
     resolved: set[str] = set()
-    for word in query[:MAX_QUERY_WORDS]:
+    for word in dict.fromkeys([*seq, *index.rules.compounds_in(seq)]):
         if word in index.out_of_scope:
-            query_weight += th.out_of_scope_weight
+            outside += 1
             continue
-        hit = _resolve(index, word)
+        hit = (word, 1.0) if " " in word else _resolve(index, word)
         if hit is None:
             query_weight += th.unknown_weight if len(word) > 2 else th.unknown_weight / 2
             continue
@@ -222,18 +231,13 @@ def _by_words(index: Index, words: list[str]) -> Match:
         for topic, topic_factor in info.topics.items():
             evidence[topic][term] = info.weight * factor * topic_factor
             covered[topic] += info.weight
-    for phrase, (parts, topics) in index.multiword.items():
-        if all(p in resolved for p in parts):
-            for topic in topics:
-                evidence[topic][phrase] = KEYWORD_WEIGHT
+    penalty = th.out_of_scope_penalty**outside
     scored = []
     for topic in index.topic_ids:
         strength = sum(evidence[topic].values())
         coverage = min(1.0, covered[topic] / query_weight) if query_weight else 0.0
-        score = (
-            100.0 * coverage**th.coverage_power * (1.0 - math.exp(-strength / th.evidence_scale))
-        )
-        scored.append((round(score, 1), topic))
+        confidence = 1.0 - math.exp(-strength / th.evidence_scale)
+        scored.append((round(100.0 * coverage**th.coverage_power * confidence * penalty, 1), topic))
     scored.sort(key=lambda item: -item[0])
     cands = tuple(Candidate(t, s) for s, t in scored if s > 0)[:5]
     return _decide(index, cands, evidence)

@@ -34,6 +34,7 @@ class MatchSpec:
     codes: tuple[str, ...]
     keywords: tuple[str, ...]
     phrases: Mapping[Lang, tuple[str, ...]]
+    patterns: tuple[str, ...] = ()  # regular expressions a whole folded token must match
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class Topic:
     match: MatchSpec
     handler: str = "topic"
     source: str = ""
+    source_line: int = 1
 
 
 CodeKind = Literal["run-status", "object-error", "hresult", "event"]

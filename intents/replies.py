@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -14,7 +15,19 @@ from intents.text import fold, tokens
 
 ACTIONS = ("feedback", "escalate", "choose", "topic")
 HELP_WORDS = frozenset({"help", "hjelp", "menu", "meny", "topics", "emner", "?", "start"})
-QUESTION_KEEP = 500  # characters of the question carried in button data for a later escalation
+NORWEGIAN_HELP_WORDS = frozenset({"hjelp", "meny", "emner"})
+# The question rides along in button data for a later escalation; a card repeats it in up to
+# eight buttons and Teams caps a message near 28 KB, so it is bounded in escaped-JSON size.
+QUESTION_KEEP = 300
+QUESTION_MAX_JSON = 1200
+
+
+def clip_question(text: str) -> str:
+    """The start of ``text`` that fits the button-data budget, whatever its characters."""
+    clipped = text.strip()[:QUESTION_KEEP]
+    while len(json.dumps(clipped)) > QUESTION_MAX_JSON:
+        clipped = clipped[: len(clipped) * 3 // 4]
+    return clipped
 
 
 @dataclass(frozen=True)
@@ -84,10 +97,11 @@ HANDLERS: Mapping[str, TopicHandler] = {"topic": answer_topic}
 def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
     """Answer free text: the help menu, or whatever the matcher decides."""
     lang = choose_language(text, locale)
-    if " ".join(tokens(text)[:2]) in HELP_WORDS or fold(text.strip()) in HELP_WORDS:
-        return Menu(kb.catalog.topics, lang)
+    command = fold(text.strip())
+    if command in HELP_WORDS or " ".join(tokens(text)[:2]) in HELP_WORDS:
+        return Menu(kb.catalog.topics, "nb" if command in NORWEGIAN_HELP_WORDS else lang)
     found = match(kb.index, text)
-    question = text.strip()[:QUESTION_KEEP]
+    question = clip_question(text)
     if found.outcome == "answer" and found.intent:
         topic = kb.catalog.topic(found.intent)
         if topic is not None:
@@ -105,7 +119,7 @@ def respond_to_action(kb: Knowledge, value: Mapping[str, Any], locale: str | Non
     lang: Lang = raw_lang if raw_lang in LANGS else choose_language("", locale)
     action = value.get("action")
     intent = _str_field(value, "intent") or None
-    question = _str_field(value, "question")[:QUESTION_KEEP]
+    question = clip_question(_str_field(value, "question"))
     topic = kb.catalog.topic(intent) if intent else None
     if action in ("choose", "topic") and topic is not None:
         return HANDLERS[topic.handler](kb, topic, lang, question, None)

@@ -26,8 +26,8 @@ STOPWORDS = frozenset(
     after before again any all some such get gets got getting please hi hello hey thanks thank
     og eller men at av til i pa på med for fra som er var vaere være blir ble det den de dette
     disse der her jeg meg min mitt mine vi oss du deg dere han hun hva hvilken hvilke hvem hvordan
-    hvorfor nar når hvor gjor gjør gjorde har hadde kan kunne skal skulle vil ville ma må ikke
-    ja nei sa så enn ogsa også bare om etter for inn ut opp hei takk noe noen alle en et ei
+    hvorfor nar når hvor gjor gjør gjorde har hadde kan kunne skal skulle vil ville ikke
+    ja nei sa så enn ogsa også bare om etter for inn ut opp hei takk noe noen alle en et ei hele
     """.split()
 )
 

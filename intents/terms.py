@@ -1,0 +1,53 @@
+"""From text to matching terms: stop words out, synonyms (also multi-word ones) collapsed,
+author-chosen multi-word keywords ("stack trace", "full sync") recognised as one term."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from intents.text import content_tokens
+
+MAX_PHRASE = 5
+
+
+@dataclass(frozen=True)
+class TermRules:
+    synonyms: Mapping[str, str]  # single word -> canonical word
+    phrase_synonyms: Mapping[tuple[str, ...], str]  # word sequence -> canonical word
+    compounds: frozenset[tuple[str, ...]]  # word sequences that form one term
+
+    @classmethod
+    def build(cls, synonyms: Mapping[str, str], compounds: list[str]) -> TermRules:
+        single = {w: c for w, c in synonyms.items() if " " not in w}
+        phrases = {tuple(w.split()): c for w, c in synonyms.items() if " " in w}
+        rules = cls(single, phrases, frozenset())
+        seqs = frozenset(tuple(seq) for text in compounds if len(seq := rules.words(text)) > 1)
+        return cls(single, phrases, seqs)
+
+    def words(self, text: str) -> list[str]:
+        """Content words with synonyms applied, in order."""
+        raw = content_tokens(text)
+        out: list[str] = []
+        i = 0
+        while i < len(raw):
+            for size in range(min(MAX_PHRASE, len(raw) - i), 1, -1):
+                canonical = self.phrase_synonyms.get(tuple(raw[i : i + size]))
+                if canonical is not None:
+                    out.append(canonical)
+                    i += size
+                    break
+            else:
+                out.append(self.synonyms.get(raw[i], raw[i]))
+                i += 1
+        return out
+
+    def compounds_in(self, words: list[str]) -> list[str]:
+        """Multi-word keywords present as adjacent words, each as one space-joined term."""
+        found = []
+        for i in range(len(words)):
+            for size in range(2, min(MAX_PHRASE, len(words) - i) + 1):
+                seq = tuple(words[i : i + size])
+                if seq in self.compounds:
+                    found.append(" ".join(seq))
+        return found
