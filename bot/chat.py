@@ -6,7 +6,7 @@ import asyncio
 import sys
 import uuid
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 import aiohttp
 from aiohttp import web
@@ -87,11 +87,12 @@ def _renumber(text: str, offset: int) -> str:
 
 async def run_chat(
     settings: Settings,
-    stdin: TextIO = sys.stdin,
+    stdin: BinaryIO | None = None,
     out: Callable[[str], None] = print,
     locale: str | None = None,
 ) -> int:
     """Serve the app on an ephemeral loopback port and relay stdin lines to it."""
+    stdin = stdin or sys.stdin.buffer
     local = Settings(content_dir=settings.content_dir, host="127.0.0.1", port=0)
     runner = web.AppRunner(create_app(local))
     await runner.setup()
@@ -109,7 +110,8 @@ async def run_chat(
                 if interactive:
                     sys.stdout.write(PROMPT)
                     sys.stdout.flush()
-                line = await asyncio.to_thread(stdin.readline)
+                raw = await asyncio.to_thread(stdin.readline)
+                line = raw.decode("utf-8", errors="replace")
                 if not line or line.strip().lower() in ("quit", "exit", "avslutt"):
                     break
                 if not line.strip():

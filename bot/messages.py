@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
+import requests
 from aiohttp import web
 from botbuilder.core import Bot
 from botbuilder.integration.aiohttp import CloudAdapter
@@ -76,10 +76,20 @@ def make_messages_handler(
                 return _reject(403, "local mode only replies to a loopback serviceUrl")
         auth_header = request.headers.get("Authorization", "")
         try:
-            response = await adapter.process_activity(auth_header, activity, bot.on_turn)
-        except (PermissionError, jwt.PyJWTError) as exc:
+            auth = await adapter.bot_framework_authentication.authenticate_request(
+                activity, auth_header
+            )
+        except requests.RequestException as exc:
+            # The signing keys could not be fetched: not the caller's fault, try again later.
+            log.warning("token check unavailable activity=%s: %s", activity.id, exc)
+            return _reject(503, "cannot validate the token right now")
+        except Exception as exc:
+            # The SDK signals a bad token with PermissionError, but a forged one can also
+            # surface as KeyError/IndexError/jwt errors from inside it: all are the caller's.
             log.info("unauthorized activity=%s: %s", activity.id, type(exc).__name__)
             return _reject(401, "missing or invalid Bot Framework token")
+        try:
+            response = await adapter.process_activity(auth, activity, bot.on_turn)
         except Exception:
             # The turn error handler already answered the user when it could; here the
             # failure happened on the way out (e.g. the connector is unreachable).
