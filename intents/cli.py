@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -14,9 +14,12 @@ from intents.evaluate import evaluate, format_report, load_labelled
 from intents.language import choose_language
 from intents.load import DEFAULT_CONTENT, load_knowledge
 from intents.matcher import Index, Match, match
+from intents.model import Lang
 
 
-def match_record(text: str, found: Match, locale: str | None) -> dict[str, object]:
+def match_record(
+    text: str, found: Match, locale: str | None, hints: Mapping[str, Lang] | None = None
+) -> dict[str, object]:
     """The stable JSON shape of one ``intents match --json`` line."""
     return {
         "text": text,
@@ -26,7 +29,7 @@ def match_record(text: str, found: Match, locale: str | None) -> dict[str, objec
         "candidates": [{"intent": c.intent, "score": c.score} for c in found.candidates],
         "entity": found.entity,
         "matched": list(found.matched),
-        "lang": choose_language(text, locale),
+        "lang": choose_language(text, locale, hints),
     }
 
 
@@ -90,7 +93,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO = sys.stdout) -> int:
     for text in _queries(args.text, sys.stdin.buffer):
         found = match(kb.index, text)
         if args.json:
-            record = match_record(text, found, args.locale)
+            record = match_record(text, found, args.locale, kb.lang_hints)
             print(json.dumps(record, ensure_ascii=False), file=stdout, flush=True)
         else:
             print(_readable(text, found), file=stdout, flush=True)

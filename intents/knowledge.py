@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from intents.matcher import Index
-from intents.model import Catalog
+from intents.model import Catalog, Lang
 
 
 @dataclass(frozen=True)
@@ -14,3 +15,4 @@ class Knowledge:
 
     catalog: Catalog
     index: Index
+    lang_hints: Mapping[str, Lang] = field(default_factory=dict)

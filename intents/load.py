@@ -7,6 +7,7 @@ from pathlib import Path
 from intents.cards import UI_KEYS
 from intents.content import load_catalog
 from intents.knowledge import Knowledge
+from intents.language import language_hints
 from intents.matcher import build_index
 from intents.replies import HANDLERS
 
@@ -16,4 +17,4 @@ DEFAULT_CONTENT = Path(__file__).resolve().parent.parent / "content"
 def load_knowledge(root: Path = DEFAULT_CONTENT) -> Knowledge:
     """Validate ``root`` and build the index; raises ContentError listing every problem."""
     catalog = load_catalog(root, required_ui=UI_KEYS, handlers=frozenset(HANDLERS))
-    return Knowledge(catalog, build_index(catalog))
+    return Knowledge(catalog, build_index(catalog), language_hints(catalog))

@@ -96,7 +96,7 @@ HANDLERS: Mapping[str, TopicHandler] = {"topic": answer_topic}
 
 def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
     """Answer free text: the help menu, or whatever the matcher decides."""
-    lang = choose_language(text, locale)
+    lang = choose_language(text, locale, kb.lang_hints)
     command = fold(text.strip())
     if command in HELP_WORDS or " ".join(tokens(text)[:2]) in HELP_WORDS:
         return Menu(kb.catalog.topics, "nb" if command in NORWEGIAN_HELP_WORDS else lang)
