@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from intents.model import Catalog, Lang, Topic
-from intents.replies import Answer, Clarify, Fallback, Menu, Notice, Reply
+from intents.replies import Answer, Clarify, Fallback, Menu, Notice, Reply, UnknownCode
 
 Card = dict[str, Any]
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -18,8 +18,8 @@ UI_KEYS = frozenset(
     """welcome_title welcome_text menu_title menu_text steps_heading code_heading
     code_checks_heading matched_on did_it_help answer_yes answer_no escalate clarify_title
     clarify_text fallback_title fallback_text feedback_thanks feedback_sorry escalate_ack
-    unknown_action
-    unsupported_message internal_error""".split()
+    unknown_action unsupported_message internal_error unknown_code_title unknown_code_text
+    clarify_why""".split()
 )
 
 
@@ -32,6 +32,8 @@ def build_card(reply: Reply, catalog: Catalog) -> Card:
             return _clarify(reply, catalog)
         case Fallback():
             return _fallback(reply, catalog)
+        case UnknownCode():
+            return _unknown_code(reply, catalog)
         case Menu():
             return _menu(reply, catalog)
         case Notice():
@@ -132,7 +134,31 @@ def _answer(reply: Answer, catalog: Catalog) -> Card:
 def _clarify(reply: Clarify, catalog: Catalog) -> Card:
     lang = reply.lang
     body = [_title(catalog.text("clarify_title", lang)), _text(catalog.text("clarify_text", lang))]
+    if reply.matched:
+        why = catalog.text("clarify_why", lang).format(terms=", ".join(reply.matched))
+        body.append(_text(why, size="Small", isSubtle=True, spacing="Small"))
     body.extend(_topic_buttons(reply.topics, lang, "choose", reply.question))
+    body.append(_actions(_escalate(catalog, lang, None, reply.question)))
+    return _card(body)
+
+
+def _unknown_code(reply: UnknownCode, catalog: Catalog) -> Card:
+    lang = reply.lang
+    # The code is echoed, but only ever letters and hyphens (see intents.codes.unknown_codes).
+    body = [
+        _title(catalog.text("unknown_code_title", lang).format(code=reply.code)),
+        _text(catalog.text("unknown_code_text", lang)),
+    ]
+    for info in reply.suggestions:
+        data = {
+            "action": "choose",
+            "intent": info.topic,
+            "code": info.code,
+            "lang": lang,
+            "question": reply.question,
+        }
+        body.append(_actions(_submit(info.code, data)))
+        body.append(_text(info.meaning.get(lang), isSubtle=True, size="Small", spacing="None"))
     body.append(_actions(_escalate(catalog, lang, None, reply.question)))
     return _card(body)
 

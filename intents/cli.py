@@ -29,6 +29,8 @@ def match_record(
         "candidates": [{"intent": c.intent, "score": c.score} for c in found.candidates],
         "entity": found.entity,
         "matched": list(found.matched),
+        "unknown_code": found.unknown_code,
+        "suggestions": list(found.suggestions),
         "lang": choose_language(text, locale, hints),
     }
 
@@ -37,6 +39,8 @@ def _readable(text: str, found: Match) -> str:
     cands = ", ".join(f"{c.intent} {c.score:.0f}" for c in found.candidates[:3]) or "-"
     head = f"{found.outcome:<8} {found.intent or '-':<34} {found.score:5.1f}"
     extra = f"  entity={found.entity}" if found.entity else ""
+    if found.unknown_code:
+        extra = f"  unknown={found.unknown_code} nearest={','.join(found.suggestions)}"
     return f"{head}  [{cands}]{extra}  <- {text}"
 
 

@@ -26,6 +26,9 @@ class CodeTable:
     spaced: tuple[str, ...]
     plain: frozenset[str]
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    # First words of known hyphenated codes ("stopped", "no", "cd"): a hyphenated word that
+    # starts like this but is not a code is probably a mistyped or invented code.
+    families: frozenset[str] = frozenset()
 
 
 def build_code_table(catalog: Catalog) -> CodeTable:
@@ -45,6 +48,7 @@ def build_code_table(catalog: Catalog) -> CodeTable:
         patterns=tuple(
             (re.compile(p), topic.id) for topic in catalog.topics for p in topic.match.patterns
         ),
+        families=frozenset(c.split("-")[0] for c in owners if "-" in c and " " not in c),
     )
 
 
@@ -99,7 +103,19 @@ def owner(table: CodeTable, code: str) -> tuple[str, str]:
     return pattern_owner(table, code) or GENERAL_TOPIC, code
 
 
-def code_like(word: str) -> bool:
-    """Looks like a MIM status or error string: lowercase words joined by hyphens."""
-    parts = word.split("-")
-    return len(parts) >= 2 and all(p.isalpha() for p in parts) and len(word) >= 8
+def unknown_codes(table: CodeTable, words: list[str]) -> list[str]:
+    """Words shaped like a MIM status or error string that no content knows."""
+    return [
+        w
+        for w in dict.fromkeys(words[:MAX_SCAN_WORDS])
+        if "-" in w
+        and w not in table.owners
+        and w.split("-")[0] in table.families
+        and all(p.isalpha() for p in w.split("-"))
+    ]
+
+
+def closest_codes(table: CodeTable, word: str, limit: int = 3) -> tuple[str, ...]:
+    """The real codes nearest to ``word``, best first."""
+    found = process.extract(word, table.hyphenated, scorer=fuzz.ratio, limit=limit)
+    return tuple(dict.fromkeys(table.owners[code][1] for code, _, _ in found))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +11,15 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from intents.codes import GENERAL_TOPIC, CodeTable, build_code_table, find_codes, owner
+from intents.codes import (
+    GENERAL_TOPIC,
+    CodeTable,
+    build_code_table,
+    closest_codes,
+    find_codes,
+    owner,
+    unknown_codes,
+)
 from intents.model import LANGS, Catalog
 from intents.terms import TermRules
 from intents.text import clean, fold, tokens
@@ -50,6 +59,8 @@ class Match:
     candidates: tuple[Candidate, ...]
     entity: str | None = None
     matched: tuple[str, ...] = ()
+    unknown_code: str | None = None  # a code-shaped word no content knows
+    suggestions: tuple[str, ...] = ()  # the real codes closest to it
 
 
 # Words every MIM question contains; they may support a topic but never carry one.
@@ -145,7 +156,15 @@ def match(index: Index, text: str) -> Match:
     codes = find_codes(index.codes, words, index.thresholds.fuzzy_code)
     if codes:
         return _by_code(index, words, codes)
-    return _by_words(index, words)
+    found = _by_words(index, words)
+    unknown = unknown_codes(index.codes, words)
+    if unknown and found.outcome != "answer":
+        # "What does stopped-foo mean": say the code does not exist and offer real ones.
+        suggestions = closest_codes(index.codes, unknown[0])
+        return dataclasses.replace(
+            found, outcome="fallback", unknown_code=unknown[0], suggestions=suggestions
+        )
+    return found
 
 
 def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
@@ -230,7 +249,7 @@ def _by_words(index: Index, words: list[str]) -> Match:
         query_weight += info.weight
         for topic, topic_factor in info.topics.items():
             evidence[topic][term] = info.weight * factor * topic_factor
-            covered[topic] += info.weight
+            covered[topic] += info.weight * min(1.0, topic_factor)
     penalty = th.out_of_scope_penalty**outside
     scored = []
     for topic in index.topic_ids:

@@ -55,6 +55,16 @@ class Fallback:
 
 
 @dataclass(frozen=True)
+class UnknownCode:
+    """A code-shaped word no content knows, with the real codes nearest to it."""
+
+    code: str
+    suggestions: tuple[CodeInfo, ...]
+    lang: Lang
+    question: str
+
+
+@dataclass(frozen=True)
 class Menu:
     topics: tuple[Topic, ...]
     lang: Lang
@@ -77,7 +87,7 @@ class Notice:
     offer_escalation: bool = False
 
 
-Reply = Answer | Clarify | Fallback | Menu | Notice
+Reply = Answer | Clarify | Fallback | UnknownCode | Menu | Notice
 TopicHandler = Callable[[Knowledge, Topic, Lang, str, Match | None], Reply]
 
 
@@ -106,6 +116,9 @@ def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
         topic = kb.catalog.topic(found.intent)
         if topic is not None:
             return HANDLERS[topic.handler](kb, topic, lang, question, found)
+    if found.unknown_code:
+        infos = tuple(i for c in found.suggestions if (i := kb.catalog.codes.get(c)))
+        return UnknownCode(found.unknown_code, infos, lang, question)
     if found.outcome == "clarify":
         topics = tuple(t for c in found.candidates if (t := kb.catalog.topic(c.intent)))
         if topics:
@@ -121,6 +134,11 @@ def respond_to_action(kb: Knowledge, value: Mapping[str, Any], locale: str | Non
     intent = _str_field(value, "intent") or None
     question = clip_question(_str_field(value, "question"))
     topic = kb.catalog.topic(intent) if intent else None
+    code = kb.catalog.codes.get(_str_field(value, "code"))
+    if action in ("choose", "topic") and code is not None:
+        code_topic = kb.catalog.topic(code.topic)
+        if code_topic is not None:
+            return Answer(code_topic, lang, question, code=code, matched=(code.code,))
     if action in ("choose", "topic") and topic is not None:
         return HANDLERS[topic.handler](kb, topic, lang, question, None)
     if action == "feedback" and isinstance(value.get("helpful"), bool):

@@ -35,6 +35,7 @@ from intents.replies import (
     Notice,
     NoticeKind,
     Reply,
+    UnknownCode,
     answer_topic,
     clip_question,
     respond_to_action,
@@ -90,7 +91,7 @@ def all_replies(kb: Knowledge, question: str) -> dict[str, Reply]:
             replies[f"code/{code.code}/{lang}"] = Answer(
                 topic_of(kb, code.topic), lang, question, code=code, matched=(code.code,)
             )
-        replies[f"clarify-2/{lang}"] = Clarify(topics[:2], lang, question)
+        replies[f"clarify-2/{lang}"] = Clarify(topics[:2], lang, question, ("slow", "fimma"))
         replies[f"clarify-3/{lang}"] = Clarify(topics[3:6], lang, question)
         replies[f"fallback/{lang}"] = Fallback(topics, lang, question)
         replies[f"menu/{lang}"] = Menu(topics, lang)
@@ -100,8 +101,11 @@ def all_replies(kb: Knowledge, question: str) -> dict[str, Reply]:
             replies[f"notice/{kind}/{lang}/escalate"] = Notice(
                 kind, lang, "pcns-6025", question, offer_escalation=True
             )
+        codes = tuple(list(kb.catalog.codes.values())[:3])
+        replies[f"unknown-code/{lang}"] = UnknownCode("stopped-foo", codes, lang, question)
     # And what the real text path produces.
-    for text in ("6025", "hei, full synkronisering er treg", "help", "zzzz qqqq", ""):
+    texts = ("6025", "hei, full synkronisering er treg", "help", "zzzz qqqq", "", "stopped-foo")
+    for text in texts:
         replies[f"text/{text}"] = respond_to_text(kb, text, None)
     return replies
 
@@ -241,6 +245,10 @@ def test_every_button_does_what_it_says(
             lang, intent, question = data["lang"], data["intent"], data["question"]
             expected: Reply
             match data["action"], data.get("helpful"):
+                case (("choose" | "topic"), _) if "code" in data:
+                    code = kb.catalog.codes[data["code"]]
+                    topic = topic_of(kb, code.topic)
+                    expected = Answer(topic, lang, question, code=code, matched=(code.code,))
                 case (("choose" | "topic"), _):
                     expected = Answer(topic_of(kb, intent), lang, question)
                 case "feedback", True:
