@@ -7,6 +7,7 @@ from aiohttp import web
 from bot.adapter import create_adapter
 from bot.messages import make_messages_handler
 from bot.mim_bot import MimBot
+from bot.pages import add_pages
 from bot.settings import Settings
 from intents.knowledge import Knowledge
 from intents.load import load_knowledge
@@ -30,4 +31,5 @@ def create_app(settings: Settings, knowledge: Knowledge | None = None) -> web.Ap
     bot = MimBot(lambda: app[KNOWLEDGE])
     app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
+    add_pages(app)
     return app
