@@ -1,0 +1,1 @@
+"""Persistent state behind one small async interface, with SQLite and Azure Table backends."""
