@@ -1,26 +1,41 @@
-"""Activity handling: route button data, strip mentions, match text, send cards."""
+"""Activity handling: route button data and commands, match text, send cards, record outcomes."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity, ChannelAccount
 
-from intents.cards import build_card
+from bot.helpdesk import Helpdesk
+from bot.store.base import StoreUnavailable
+from intents.cards import Card, build_card
+from intents.commands import parse_command
 from intents.knowledge import Knowledge
-from intents.replies import Reply, respond_to_action, respond_to_text, unsupported, welcome
+from intents.language import choose_language
+from intents.model import Lang
+from intents.replies import (
+    Answer,
+    Fallback,
+    Reply,
+    UnknownCode,
+    respond_to_action,
+    respond_to_text,
+    unsupported,
+    welcome,
+)
 from intents.text import clean
+from intents.ticket_cards import info_card
+from intents.tickets import TICKET_ACTIONS
 
 log = logging.getLogger(__name__)
+UNANSWERED_KEEP = 200  # characters of an unanswered question kept for content authors
 
 
-def reply_activity(reply: Reply, kb: Knowledge) -> Activity:
-    """Wrap a neutral reply's card into a message activity."""
-    card = build_card(reply, kb.catalog)
+def card_message(card: Card) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
@@ -32,34 +47,97 @@ def message_text(activity: Activity) -> str:
 class MimBot(ActivityHandler):  # type: ignore[misc]
     """One bot for personal chats, group chats, channels and the Emulator."""
 
-    def __init__(self, knowledge: Callable[[], Knowledge]) -> None:
+    def __init__(self, knowledge: Callable[[], Knowledge], helpdesk: Helpdesk) -> None:
         self._knowledge = knowledge
+        self.helpdesk = helpdesk
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        kb = self._knowledge()
         started = time.perf_counter()
         value = activity.value
         if isinstance(value, Mapping) and "action" in value:
-            reply = respond_to_action(kb, value, activity.locale)
             kind = f"action:{value.get('action')}"
+            await self._guarded(turn_context, lambda: self._on_action(turn_context, value))
         else:
-            text = message_text(activity)
-            if not text:
-                reply = unsupported(activity.locale)
-                kind = "empty"
-            else:
-                reply = respond_to_text(kb, text, activity.locale)
-                kind = type(reply).__name__.lower()
-        await turn_context.send_activity(reply_activity(reply, kb))
+            kind = "text"
+            await self._guarded(turn_context, lambda: self._on_text(turn_context))
         log.info(
-            "turn activity=%s conversation=%s kind=%s intent=%s ms=%.1f",
+            "turn activity=%s conversation=%s kind=%s ms=%.1f",
             activity.id,
             activity.conversation.id if activity.conversation else None,
             kind,
-            getattr(getattr(reply, "topic", None), "id", None),
             (time.perf_counter() - started) * 1000,
         )
+
+    async def _guarded(self, ctx: TurnContext, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await work()
+        except StoreUnavailable as exc:
+            log.warning("store unavailable activity=%s: %s", ctx.activity.id, exc)
+            lang = choose_language("", ctx.activity.locale)
+            card = info_card(self._knowledge().catalog, "store_unavailable", lang)
+            await ctx.send_activity(card_message(card))
+
+    async def _on_action(self, ctx: TurnContext, value: Mapping[str, Any]) -> None:
+        kb = self._knowledge()
+        action = value.get("action")
+        lang: Lang = "nb" if value.get("lang") == "nb" else choose_language("", ctx.activity.locale)
+        if action in TICKET_ACTIONS:
+            card = await self.helpdesk.act(ctx, value, lang)
+            if card is not None:
+                await ctx.send_activity(card_message(card))
+            return
+        if action == "escalate":
+            await ctx.send_activity(card_message(await self.helpdesk.escalate(ctx, value, lang)))
+            return
+        reply = respond_to_action(kb, value, ctx.activity.locale)
+        await ctx.send_activity(card_message(build_card(reply, kb.catalog)))
+        if action == "feedback" and isinstance(value.get("helpful"), bool):
+            topic = value.get("intent") if isinstance(value.get("intent"), str) else None
+            await self._record(
+                "feedback", {"topic": topic, "helpful": value["helpful"], "lang": lang}
+            )
+        await self._record_reply(reply)
+
+    async def _on_text(self, ctx: TurnContext) -> None:
+        kb = self._knowledge()
+        text = message_text(ctx.activity)
+        locale = ctx.activity.locale
+        command = parse_command(text) if text else None
+        if command is not None:
+            name, norwegian = command
+            lang: Lang = "nb" if norwegian else choose_language(text, locale, kb.lang_hints)
+            await ctx.send_activity(card_message(await self._command(ctx, name, lang)))
+            return
+        reply = respond_to_text(kb, text, locale) if text else unsupported(locale)
+        await ctx.send_activity(card_message(build_card(reply, kb.catalog)))
+        await self._record_reply(reply)
+
+    async def _command(self, ctx: TurnContext, name: str, lang: Lang) -> Card:
+        if name == "set_helpdesk":
+            return await self.helpdesk.set_here(ctx, lang)
+        if name == "unset_helpdesk":
+            return await self.helpdesk.unset_here(ctx, lang)
+        if name == "stats":
+            return await self.helpdesk.stats(ctx, lang)
+        return await self.helpdesk.show(lang)
+
+    async def _record_reply(self, reply: Reply) -> None:
+        if isinstance(reply, Answer):
+            entity = reply.code.code if reply.code else None
+            await self._record(
+                "answer", {"topic": reply.topic.id, "code": entity, "lang": reply.lang}
+            )
+        elif isinstance(reply, Fallback | UnknownCode):
+            text = reply.question[:UNANSWERED_KEEP]
+            await self._record("unanswered", {"text": text, "lang": reply.lang})
+
+    async def _record(self, kind: str, record: dict[str, Any]) -> None:
+        # Statistics must never cost the user an answer: they already have it.
+        try:
+            await self.helpdesk.store.add_event(kind, record)
+        except StoreUnavailable as exc:
+            log.warning("could not record %s event: %s", kind, exc)
 
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
@@ -72,9 +150,9 @@ class MimBot(ActivityHandler):  # type: ignore[misc]
         # Greet once when the bot joins; in a personal chat (or the Emulator) also when the user
         # arrives, but never once per new member of a team.
         if bot_added or (user_added and conversation_type in (None, "personal")):
-            await turn_context.send_activity(
-                reply_activity(welcome(self._knowledge(), activity.locale), self._knowledge())
-            )
+            kb = self._knowledge()
+            card = build_card(welcome(kb, activity.locale), kb.catalog)
+            await turn_context.send_activity(card_message(card))
 
 
 def _conversation_type(activity: Activity) -> str | None:

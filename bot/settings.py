@@ -11,6 +11,7 @@ from pathlib import Path
 from intents.load import DEFAULT_CONTENT
 
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
+STORES = ("sqlite", "azure-table")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DEFAULT_PORT = 3978
 DEFAULT_MAX_BODY = 256 * 1024
@@ -44,6 +45,12 @@ class Settings:
     content_dir: Path = DEFAULT_CONTENT
     max_body_bytes: int = DEFAULT_MAX_BODY
     log_level: str = "INFO"
+    store: str = "sqlite"
+    sqlite_path: Path = Path("var/bot.db")
+    azure_tables_connection: str = ""
+    table_prefix: str = "mimbot"
+    helpdesk_channel_id: str = ""
+    helpdesk_service_url: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -76,6 +83,12 @@ class Settings:
             content_dir=Path(env["CONTENT_DIR"]) if env.get("CONTENT_DIR") else DEFAULT_CONTENT,
             max_body_bytes=int(max_body),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            store=env.get("STORE", "sqlite").strip().lower() or "sqlite",
+            sqlite_path=Path(env.get("SQLITE_PATH", "") or "var/bot.db"),
+            azure_tables_connection=env.get("AZURE_TABLES_CONNECTION_STRING", ""),
+            table_prefix=env.get("TABLE_PREFIX", "").strip() or "mimbot",
+            helpdesk_channel_id=env.get("HELPDESK_CHANNEL_ID", "").strip(),
+            helpdesk_service_url=env.get("HELPDESK_SERVICE_URL", "").strip(),
         )
         problems.extend(settings.problems())
         if problems:
@@ -84,7 +97,7 @@ class Settings:
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, each with the fix."""
-        found: list[str] = []
+        found = self._store_problems()
         if self.local_mode:
             if not is_loopback_host(self.host):
                 found.append(
@@ -102,6 +115,18 @@ class Settings:
             found.append("MicrosoftAppPassword is empty: set the app registration's client secret")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             found.append("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        return found
+
+    def _store_problems(self) -> list[str]:
+        found = []
+        if self.store not in STORES:
+            found.append(f"STORE must be one of {', '.join(STORES)}, got '{self.store}'")
+        if self.store == "azure-table" and not self.azure_tables_connection:
+            found.append("STORE=azure-table needs AZURE_TABLES_CONNECTION_STRING")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]{0,40}", self.table_prefix):
+            found.append("TABLE_PREFIX must be letters and digits, starting with a letter")
+        if bool(self.helpdesk_channel_id) != bool(self.helpdesk_service_url):
+            found.append("HELPDESK_CHANNEL_ID and HELPDESK_SERVICE_URL go together: set both")
         return found
 
     def sdk_config(self) -> object:

@@ -40,7 +40,8 @@ def build_card(reply: Reply, catalog: Catalog) -> Card:
             return _notice(reply, catalog)
 
 
-def _card(body: list[dict[str, Any]]) -> Card:
+def card_shell(body: list[dict[str, Any]]) -> Card:
+    """An Adaptive Card 1.5 with ``body``, using the full message width in Teams."""
     return {
         "type": "AdaptiveCard",
         "$schema": SCHEMA,
@@ -55,16 +56,16 @@ def _plain(text: str) -> str:
     return text.replace("`", "")
 
 
-def _text(text: str, **style: Any) -> dict[str, Any]:
+def text_block(text: str, **style: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": _plain(text), "wrap": True, **style}
 
 
-def _title(text: str) -> dict[str, Any]:
-    return _text(text, size="Large", weight="Bolder", style="heading")
+def title_block(text: str) -> dict[str, Any]:
+    return text_block(text, size="Large", weight="Bolder", style="heading")
 
 
 def _numbered(items: Sequence[str]) -> list[dict[str, Any]]:
-    return [_text(f"{n}. {item}", spacing="Small") for n, item in enumerate(items, 1)]
+    return [text_block(f"{n}. {item}", spacing="Small") for n, item in enumerate(items, 1)]
 
 
 def _submit(title: str, data: dict[str, Any], style: str | None = None) -> dict[str, Any]:
@@ -98,18 +99,21 @@ def _topic_buttons(topics: Sequence[Topic], lang: Lang, action: str, question: s
 
 def _answer(reply: Answer, catalog: Catalog) -> Card:
     lang, topic = reply.lang, reply.topic
-    body: list[dict[str, Any]] = [_title(topic.title.get(lang)), _text(topic.symptom.get(lang))]
+    body: list[dict[str, Any]] = [
+        title_block(topic.title.get(lang)),
+        text_block(topic.symptom.get(lang)),
+    ]
     if reply.code is not None:
         code = reply.code
         heading = f"{catalog.text('code_heading', lang)}: {code.code}"
         items = [
-            _text(heading, weight="Bolder"),
-            _text(code.meaning.get(lang)),
-            _text(catalog.text("code_checks_heading", lang), weight="Bolder", spacing="Small"),
+            text_block(heading, weight="Bolder"),
+            text_block(code.meaning.get(lang)),
+            text_block(catalog.text("code_checks_heading", lang), weight="Bolder", spacing="Small"),
             *_numbered(code.checks[lang]),
         ]
         body.append({"type": "Container", "style": "emphasis", "bleed": True, "items": items})
-    body.append(_text(catalog.text("steps_heading", lang), weight="Bolder", spacing="Medium"))
+    body.append(text_block(catalog.text("steps_heading", lang), weight="Bolder", spacing="Medium"))
     body.extend(_numbered(topic.steps[lang]))
     links = [
         {"type": "Action.OpenUrl", "title": link.title.get(lang), "url": link.url}
@@ -118,9 +122,9 @@ def _answer(reply: Answer, catalog: Catalog) -> Card:
     body.append(_actions(*links))
     if reply.matched:
         note = f"{catalog.text('matched_on', lang)}: {', '.join(reply.matched)}"
-        body.append(_text(note, size="Small", isSubtle=True, spacing="Small"))
+        body.append(text_block(note, size="Small", isSubtle=True, spacing="Small"))
     feedback = {"action": "feedback", "intent": topic.id, "lang": lang, "question": reply.question}
-    body.append(_text(catalog.text("did_it_help", lang), weight="Bolder", spacing="Medium"))
+    body.append(text_block(catalog.text("did_it_help", lang), weight="Bolder", spacing="Medium"))
     body.append(
         _actions(
             _submit(catalog.text("answer_yes", lang), {**feedback, "helpful": True}, "positive"),
@@ -128,26 +132,29 @@ def _answer(reply: Answer, catalog: Catalog) -> Card:
             _escalate(catalog, lang, topic.id, reply.question),
         )
     )
-    return _card(body)
+    return card_shell(body)
 
 
 def _clarify(reply: Clarify, catalog: Catalog) -> Card:
     lang = reply.lang
-    body = [_title(catalog.text("clarify_title", lang)), _text(catalog.text("clarify_text", lang))]
+    body = [
+        title_block(catalog.text("clarify_title", lang)),
+        text_block(catalog.text("clarify_text", lang)),
+    ]
     if reply.matched:
         why = catalog.text("clarify_why", lang).format(terms=", ".join(reply.matched))
-        body.append(_text(why, size="Small", isSubtle=True, spacing="Small"))
+        body.append(text_block(why, size="Small", isSubtle=True, spacing="Small"))
     body.extend(_topic_buttons(reply.topics, lang, "choose", reply.question))
     body.append(_actions(_escalate(catalog, lang, None, reply.question)))
-    return _card(body)
+    return card_shell(body)
 
 
 def _unknown_code(reply: UnknownCode, catalog: Catalog) -> Card:
     lang = reply.lang
     # The code is echoed, but only ever letters and hyphens (see intents.codes.unknown_codes).
     body = [
-        _title(catalog.text("unknown_code_title", lang).format(code=reply.code)),
-        _text(catalog.text("unknown_code_text", lang)),
+        title_block(catalog.text("unknown_code_title", lang).format(code=reply.code)),
+        text_block(catalog.text("unknown_code_text", lang)),
     ]
     for info in reply.suggestions:
         data = {
@@ -158,20 +165,20 @@ def _unknown_code(reply: UnknownCode, catalog: Catalog) -> Card:
             "question": reply.question,
         }
         body.append(_actions(_submit(info.code, data)))
-        body.append(_text(info.meaning.get(lang), isSubtle=True, size="Small", spacing="None"))
+        body.append(text_block(info.meaning.get(lang), isSubtle=True, size="Small", spacing="None"))
     body.append(_actions(_escalate(catalog, lang, None, reply.question)))
-    return _card(body)
+    return card_shell(body)
 
 
 def _fallback(reply: Fallback, catalog: Catalog) -> Card:
     lang = reply.lang
     body = [
-        _title(catalog.text("fallback_title", lang)),
-        _text(catalog.text("fallback_text", lang)),
+        title_block(catalog.text("fallback_title", lang)),
+        text_block(catalog.text("fallback_text", lang)),
     ]
     body.extend(_topic_buttons(reply.topics, lang, "topic", reply.question))
     body.append(_actions(_escalate(catalog, lang, None, reply.question)))
-    return _card(body)
+    return card_shell(body)
 
 
 def _menu(reply: Menu, catalog: Catalog) -> Card:
@@ -179,19 +186,21 @@ def _menu(reply: Menu, catalog: Catalog) -> Card:
     body: list[dict[str, Any]] = []
     if reply.welcome:
         body += [
-            _title(catalog.text("welcome_title", lang)),
-            _text(catalog.text("welcome_text", lang)),
+            title_block(catalog.text("welcome_title", lang)),
+            text_block(catalog.text("welcome_text", lang)),
         ]
     body += [
-        _text(catalog.text("menu_title", lang), weight="Bolder", size="Medium", spacing="Medium"),
-        _text(catalog.text("menu_text", lang), isSubtle=True),
+        text_block(
+            catalog.text("menu_title", lang), weight="Bolder", size="Medium", spacing="Medium"
+        ),
+        text_block(catalog.text("menu_text", lang), isSubtle=True),
     ]
     body.extend(_topic_buttons(reply.topics, lang, "topic", ""))
-    return _card(body)
+    return card_shell(body)
 
 
 def _notice(reply: Notice, catalog: Catalog) -> Card:
-    body: list[dict[str, Any]] = [_text(catalog.text(reply.key, reply.lang))]
+    body: list[dict[str, Any]] = [text_block(catalog.text(reply.key, reply.lang))]
     if reply.offer_escalation:
         body.append(_actions(_escalate(catalog, reply.lang, reply.intent, reply.question)))
-    return _card(body)
+    return card_shell(body)

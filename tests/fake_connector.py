@@ -47,6 +47,7 @@ class FakeConnector:
         self._ids = itertools.count(1)
         self.app = web.Application()
         conv = "/v3/conversations/{conv}/activities"
+        self.app.router.add_post("/v3/conversations", self._create_conversation)
         self.app.router.add_post(conv, self._activity)
         self.app.router.add_post(conv + "/{reply_to}", self._activity)
         self.app.router.add_put(conv + "/{id}", self._activity)
@@ -63,6 +64,20 @@ class FakeConnector:
     async def _activity(self, request: web.Request) -> web.Response:
         await self._record(request)
         return web.json_response({"id": f"fake-{next(self._ids)}"})
+
+    async def _create_conversation(self, request: web.Request) -> web.Response:
+        # Teams answers a new channel thread with the thread's conversation id and the id of
+        # its first message (the card).
+        await self._record(request)
+        body = self.calls[-1].body or {}
+        channel = ((body.get("channelData") or {}).get("channel") or {}).get("id", "19:new")
+        activity_id = f"fake-{next(self._ids)}"
+        conversation = f"{channel};messageid={activity_id}"
+        return web.json_response({"id": conversation, "activityId": activity_id})
+
+    def sent(self, method: str = "POST", contains: str = "") -> list[Call]:
+        """The recorded calls with this method whose path contains ``contains``."""
+        return [c for c in self.calls if c.method == method and contains in c.path]
 
     async def _other(self, request: web.Request) -> web.Response:
         await self._record(request)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 import time
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -47,12 +49,13 @@ def kb() -> Knowledge:
 
 
 @pytest.fixture
-async def start_bot(kb: Knowledge) -> AsyncIterator[StartBot]:
+async def start_bot(kb: Knowledge, tmp_path: Path) -> AsyncIterator[StartBot]:
     """Start the real app (create_app) on an ephemeral loopback port; stopped at teardown."""
     async with AsyncExitStack() as stack:
 
         async def start(settings: Settings | None = None) -> str:
-            app = create_app(settings or Settings(port=0), kb)
+            db = tmp_path / "bot.db"
+            app = create_app(dataclasses.replace(settings or Settings(port=0), sqlite_path=db), kb)
             return await stack.enter_async_context(serve(app))
 
         yield start
@@ -457,9 +460,9 @@ async def test_body_over_the_limit_is_413(
     await assert_still_serving(http, bot, kb)
 
 
-async def test_healthz(http: aiohttp.ClientSession) -> None:
+async def test_healthz(http: aiohttp.ClientSession, tmp_path: Path) -> None:
     # No knowledge passed: create_app loads and validates content/ itself.
-    app = create_app(Settings(port=0))
+    app = create_app(Settings(port=0, sqlite_path=tmp_path / "bot.db"))
     async with serve(app) as bot, http.get(f"{bot}/healthz") as resp:
         assert resp.status == 200
         assert await resp.json() == {"status": "ok", "topics": 7}

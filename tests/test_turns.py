@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity
 
+from bot.adapter import create_adapter
+from bot.helpdesk import Helpdesk
 from bot.mim_bot import MimBot
+from bot.settings import Settings
+from bot.store.sqlite import SqliteStore
 from intents.knowledge import Knowledge
 from intents.load import load_knowledge
 from intents.model import Lang
@@ -24,8 +29,13 @@ def kb() -> Knowledge:
 
 
 @pytest.fixture
-def adapter(kb: Knowledge) -> TestAdapter:
-    return TestAdapter(MimBot(lambda: kb).on_turn)
+async def adapter(kb: Knowledge, tmp_path: Path) -> AsyncIterator[TestAdapter]:
+    settings = Settings(sqlite_path=tmp_path / "bot.db")
+    store = SqliteStore(settings.sqlite_path)
+    await store.open()
+    helpdesk = Helpdesk(store, create_adapter(settings, kb.catalog), settings, lambda: kb)
+    yield TestAdapter(MimBot(lambda: kb, helpdesk).on_turn)
+    await store.close()
 
 
 def activity(**fields: Any) -> Activity:
