@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 import uuid
 from collections.abc import Callable
@@ -93,7 +94,8 @@ async def run_chat(
 ) -> int:
     """Serve the app on an ephemeral loopback port and relay stdin lines to it."""
     stdin = stdin or sys.stdin.buffer
-    local = Settings(content_dir=settings.content_dir, host="127.0.0.1", port=0)
+    # Always local mode on loopback, whatever the environment says; same content and store.
+    local = dataclasses.replace(settings, app_id="", app_password="", host="127.0.0.1", port=0)
     runner = web.AppRunner(create_app(local))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,4 +1,4 @@
-"""``python -m bot [--host H] [--port P]`` serves the bot; ``python -m bot chat`` talks to it."""
+"""``python -m bot [--host H] [--port P]`` serves the bot; ``chat`` talks to it; ``report``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.chat import run_chat
+from bot.report import report
 from bot.settings import Settings, SettingsError
+from bot.store.base import StoreUnavailable
 from intents.content import ContentError
 
 log = logging.getLogger("bot")
@@ -26,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     chat = sub.add_parser("chat", help="a terminal conversation with the bot")
     chat.add_argument("--locale", default=None, help="the locale to send, e.g. nb-NO")
+    sub.add_parser("report", help="answers, helpful rate, escalations, open tickets, unanswered")
     return parser
 
 
@@ -40,10 +43,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "chat":
             logging.getLogger().setLevel(logging.WARNING)
             return asyncio.run(run_chat(settings, locale=args.locale))
+        if args.command == "report":
+            print(asyncio.run(report(settings)))
+            return 0
         app = create_app(settings)
     except SettingsError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 2
+    except StoreUnavailable as exc:
+        print(f"store unavailable: {exc}", file=sys.stderr)
+        return 3
     except ContentError as exc:
         print(f"content is invalid, refusing to start:\n{exc}", file=sys.stderr)
         return 1

@@ -1,0 +1,28 @@
+"""``python -m bot report``: the helpdesk statistics from the configured store, as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.settings import Settings
+from bot.store.factory import create_store
+from intents.load import load_knowledge
+from intents.stats import compute_stats, format_stats
+
+
+async def report(settings: Settings) -> str:
+    kb = load_knowledge(settings.content_dir)
+    store = create_store(settings)
+    await store.open()
+    try:
+        stats = compute_stats(
+            kb.catalog,
+            await store.list_events("answer"),
+            await store.list_events("feedback"),
+            await store.list_events("unanswered"),
+            await store.list_tickets(),
+            datetime.now(UTC),
+        )
+    finally:
+        await store.close()
+    return format_stats(stats)
