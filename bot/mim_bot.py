@@ -8,7 +8,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
-from botbuilder.schema import Activity, ChannelAccount
+from botbuilder.core.teams import TeamsActivityHandler
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ThumbnailCard
+from botbuilder.schema.teams import (
+    MessagingExtensionAttachment,
+    MessagingExtensionQuery,
+    MessagingExtensionResponse,
+    MessagingExtensionResult,
+)
 
 from bot.helpdesk import Helpdesk
 from bot.store.base import StoreUnavailable
@@ -27,6 +34,7 @@ from intents.replies import (
     unsupported,
     welcome,
 )
+from intents.search import search_answers
 from intents.text import clean
 from intents.ticket_cards import info_card
 from intents.tickets import TICKET_ACTIONS
@@ -44,8 +52,9 @@ def message_text(activity: Activity) -> str:
     return clean(activity.text or "").strip()
 
 
-class MimBot(ActivityHandler):  # type: ignore[misc]
-    """One bot for personal chats, group chats, channels and the Emulator."""
+class MimBot(TeamsActivityHandler):  # type: ignore[misc]
+    """One bot for personal chats, group chats, channels, the message extension and the
+    Emulator."""
 
     def __init__(self, knowledge: Callable[[], Knowledge], helpdesk: Helpdesk) -> None:
         self._knowledge = knowledge
@@ -55,6 +64,10 @@ class MimBot(ActivityHandler):  # type: ignore[misc]
         activity = turn_context.activity
         started = time.perf_counter()
         value = activity.value
+        if _needs_mention(activity) and not _mentions_me(activity):
+            # Channels and group chats: speak only when spoken to (Teams already filters
+            # channels; this keeps group chats and other clients to the same rule).
+            return
         if isinstance(value, Mapping) and "action" in value:
             kind = f"action:{value.get('action')}"
             await self._guarded(turn_context, lambda: self._on_action(turn_context, value))
@@ -88,6 +101,8 @@ class MimBot(ActivityHandler):  # type: ignore[misc]
                 await ctx.send_activity(card_message(card))
             return
         if action == "escalate":
+            # Storing and posting to the helpdesk takes a moment: show that something happens.
+            await ctx.send_activity(Activity(type=ActivityTypes.typing))
             await ctx.send_activity(card_message(await self.helpdesk.escalate(ctx, value, lang)))
             return
         reply = respond_to_action(kb, value, ctx.activity.locale)
@@ -139,6 +154,11 @@ class MimBot(ActivityHandler):  # type: ignore[misc]
         except StoreUnavailable as exc:
             log.warning("could not record %s event: %s", kind, exc)
 
+    async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
+        # The Teams handler looks every added member up at the connector (one HTTP call each)
+        # only to hand us the same ids; the plain handler is enough for a welcome card.
+        await ActivityHandler.on_conversation_update_activity(self, turn_context)
+
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
     ) -> None:
@@ -153,6 +173,50 @@ class MimBot(ActivityHandler):  # type: ignore[misc]
             kb = self._knowledge()
             card = build_card(welcome(kb, activity.locale), kb.catalog)
             await turn_context.send_activity(card_message(card))
+
+    async def on_teams_messaging_extension_query(
+        self, turn_context: TurnContext, query: MessagingExtensionQuery
+    ) -> MessagingExtensionResponse:
+        """The search command: a symptom typed in the compose box, troubleshooting cards back."""
+        kb = self._knowledge()
+        text = ""
+        for parameter in query.parameters or []:
+            if parameter.name == "query" and isinstance(parameter.value, str):
+                text = parameter.value
+        results = []
+        for answer in search_answers(kb, text, turn_context.activity.locale):
+            card = build_card(answer, kb.catalog, interactive=False)
+            preview = CardFactory.thumbnail_card(
+                ThumbnailCard(
+                    title=answer.topic.title.get(answer.lang),
+                    text=answer.topic.symptom.get(answer.lang),
+                )
+            )
+            results.append(
+                MessagingExtensionAttachment(
+                    content_type=CardFactory.content_types.adaptive_card,
+                    content=card,
+                    preview=preview,
+                )
+            )
+        result = MessagingExtensionResult(
+            type="result", attachment_layout="list", attachments=results
+        )
+        return MessagingExtensionResponse(compose_extension=result)
+
+
+def _needs_mention(activity: Activity) -> bool:
+    return _conversation_type(activity) in ("channel", "groupChat") and not activity.value
+
+
+def _mentions_me(activity: Activity) -> bool:
+    me = activity.recipient.id if activity.recipient else None
+    for entity in activity.entities or []:
+        props = entity.additional_properties if hasattr(entity, "additional_properties") else {}
+        mentioned = (props or {}).get("mentioned") or {}
+        if getattr(entity, "type", None) == "mention" and mentioned.get("id") == me:
+            return True
+    return False
 
 
 def _conversation_type(activity: Activity) -> str | None:

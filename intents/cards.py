@@ -23,11 +23,12 @@ UI_KEYS = frozenset(
 )
 
 
-def build_card(reply: Reply, catalog: Catalog) -> Card:
-    """The card for any reply."""
+def build_card(reply: Reply, catalog: Catalog, interactive: bool = True) -> Card:
+    """The card for any reply; ``interactive=False`` leaves out buttons that talk to the bot
+    (for cards a user inserts into a chat through the message extension)."""
     match reply:
         case Answer():
-            return _answer(reply, catalog)
+            return _answer(reply, catalog, interactive)
         case Clarify():
             return _clarify(reply, catalog)
         case Fallback():
@@ -97,7 +98,7 @@ def _topic_buttons(topics: Sequence[Topic], lang: Lang, action: str, question: s
     ]
 
 
-def _answer(reply: Answer, catalog: Catalog) -> Card:
+def _answer(reply: Answer, catalog: Catalog, interactive: bool = True) -> Card:
     lang, topic = reply.lang, reply.topic
     body: list[dict[str, Any]] = [
         title_block(topic.title.get(lang)),
@@ -123,6 +124,8 @@ def _answer(reply: Answer, catalog: Catalog) -> Card:
     if reply.matched:
         note = f"{catalog.text('matched_on', lang)}: {', '.join(reply.matched)}"
         body.append(text_block(note, size="Small", isSubtle=True, spacing="Small"))
+    if not interactive:
+        return card_shell(body)
     feedback = {"action": "feedback", "intent": topic.id, "lang": lang, "question": reply.question}
     body.append(text_block(catalog.text("did_it_help", lang), weight="Bolder", spacing="Medium"))
     body.append(

@@ -44,6 +44,12 @@ class Bot:
                 "channel": {"id": CHANNEL, "name": "Helpdesk"},
                 "team": {"name": "IAM"},
             }
+        if conversation.get("conversationType") == "channel" and "<at>" in fields.get("text", ""):
+            # Teams sends the @mention as an entity too; the bot answers only when mentioned.
+            mention = {"id": "28:mim-bot", "name": "MIM Bot"}
+            fields["entities"] = [
+                {"type": "mention", "mentioned": mention, "text": "<at>MIM Bot</at>"}
+            ]
         return {
             "type": "message",
             "id": f"1680{uuid.uuid4().int % 10**9:09d}",
