@@ -8,11 +8,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from aiohttp import web
 
 from bot.app import create_app
 from bot.chat import run_chat
+from bot.doctor import run_doctor
 from bot.report import report
 from bot.settings import Settings, SettingsError
 from bot.store.base import StoreUnavailable
@@ -29,6 +31,13 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="a terminal conversation with the bot")
     chat.add_argument("--locale", default=None, help="the locale to send, e.g. nb-NO")
     sub.add_parser("report", help="answers, helpful rate, escalations, open tickets, unanswered")
+    doctor = sub.add_parser(
+        "doctor", help="check the deployment's configuration; non-zero on problems"
+    )
+    doctor.add_argument(
+        "--package", type=Path, help="Teams package to compare (build/mim-sync-bot.zip)"
+    )
+    doctor.add_argument("--offline", action="store_true", help="do not test the secret at Entra ID")
     return parser
 
 
@@ -38,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if args.command == "doctor":
+        findings, code = asyncio.run(run_doctor(os.environ, args.package, args.offline))
+        print("\n".join(str(f) for f in findings))
+        print("doctor: " + ("problems found, refusing to start" if code else "ready"))
+        return code
     try:
         settings = Settings.from_env(os.environ, host=args.host, port=args.port)
         if args.command == "chat":

@@ -37,6 +37,7 @@ def build_code_table(catalog: Catalog) -> CodeTable:
         for name in (info.code, *info.aliases):
             owners[" ".join(tokens(name))] = (info.topic, info.code)
     for topic in catalog.topics:
+        owners[topic.id] = (topic.id, topic.id)  # a topic id typed as is (a Teams command)
         for code in topic.match.codes:
             key = " ".join(tokens(code))
             owners[key] = (topic.id, owners.get(key, (topic.id, key))[1])

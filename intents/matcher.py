@@ -181,7 +181,8 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
     if specific:
         topic = specific[0]
         cands = tuple(Candidate(t, 100.0 if t == topic else 60.0) for t in owners)
-        return Match("answer", topic, 100.0, cands, entity=owners[topic], matched=(owners[topic],))
+        entity = owners[topic] if owners[topic] != topic else None  # a typed topic id
+        return Match("answer", topic, 100.0, cands, entity=entity, matched=(owners[topic],))
     # A general status: the rest of the message may still name the specific situation
     # ("stopped-server on the FIM Service MA export").
     entity = owners[GENERAL_TOPIC]
@@ -201,7 +202,8 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
             matched=(entity, *context.matched),
         )
     cands = (Candidate(GENERAL_TOPIC, 100.0),)
-    return Match("answer", GENERAL_TOPIC, 100.0, cands, entity=entity, matched=(entity,))
+    shown = None if entity == GENERAL_TOPIC else entity  # the topic id itself is no code
+    return Match("answer", GENERAL_TOPIC, 100.0, cands, entity=shown, matched=(entity,))
 
 
 def _resolve(index: Index, word: str) -> tuple[str, float] | None:
