@@ -90,7 +90,7 @@ def _topic_buttons(topics: Sequence[Topic], lang: Lang, action: str, question: s
     return [
         _actions(
             _submit(
-                t.title.get(lang),
+                t.label.get(lang),
                 {"action": action, "intent": t.id, "lang": lang, "question": question},
             )
         )
@@ -116,11 +116,11 @@ def _answer(reply: Answer, catalog: Catalog, interactive: bool = True) -> Card:
         body.append({"type": "Container", "style": "emphasis", "bleed": True, "items": items})
     body.append(text_block(catalog.text("steps_heading", lang), weight="Bolder", spacing="Medium"))
     body.extend(_numbered(topic.steps[lang]))
-    links = [
-        {"type": "Action.OpenUrl", "title": link.title.get(lang), "url": link.url}
+    # One ActionSet per link, as for topic buttons: side by side Teams would cut the titles.
+    body.extend(
+        _actions({"type": "Action.OpenUrl", "title": link.title.get(lang), "url": link.url})
         for link in topic.links
-    ]
-    body.append(_actions(*links))
+    )
     if reply.matched:
         note = f"{catalog.text('matched_on', lang)}: {', '.join(reply.matched)}"
         body.append(text_block(note, size="Small", isSubtle=True, spacing="Small"))

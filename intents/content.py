@@ -26,7 +26,10 @@ from intents.yamlsrc import LineDict, LineList, Problem, load_yaml
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Microsoft retired docs.microsoft.com and social.technet; content must cite current addresses.
 LINK_HOSTS = frozenset({"learn.microsoft.com", "support.microsoft.com", "www.microsoft.com"})
-TOPIC_KEYS = frozenset({"id", "order", "title", "symptom", "steps", "links", "match", "handler"})
+TOPIC_KEYS = frozenset(
+    {"id", "order", "title", "label", "symptom", "steps", "links", "match", "handler"}
+)
+LABEL_MAX = 48  # characters that fit a full-width Teams button at its narrowest
 MATCH_KEYS = frozenset({"codes", "keywords", "phrases", "patterns"})
 CODE_KEYS = frozenset({"code", "kind", "topic", "meaning", "checks", "aliases"})
 
@@ -179,6 +182,15 @@ def _match(f: _File, value: Any, line: int) -> MatchSpec:
     return MatchSpec(codes=codes, keywords=keywords, phrases=phrases, patterns=patterns)
 
 
+def _label(f: _File, node: LineDict) -> Text:
+    label = f.text(*f.field(node, "label", "topic"), "label")
+    for lang in LANGS:
+        if len(label.get(lang)) > LABEL_MAX:
+            line = node.key_lines.get("label", node.line)
+            f.fail(line, f"label.{lang} is longer than {LABEL_MAX} characters (Teams cuts buttons)")
+    return label
+
+
 def _topic(f: _File, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
     node = f.mapping(doc, 1, "a topic file")
     if node is None:
@@ -205,6 +217,7 @@ def _topic(f: _File, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
         id=topic_id,
         order=order if isinstance(order, int) else 0,
         title=f.text(*f.field(node, "title", "topic"), "title"),
+        label=_label(f, node),
         symptom=f.text(*f.field(node, "symptom", "topic"), "symptom"),
         steps=steps,
         links=_links(f, *f.field(node, "links", "topic")),

@@ -42,6 +42,7 @@ class Topic:
     id: str
     order: int
     title: Text
+    label: Text  # the short form on buttons: Teams cuts button titles, it never wraps them
     symptom: Text
     steps: Mapping[Lang, tuple[str, ...]]
     links: tuple[Link, ...]

@@ -312,7 +312,7 @@ def test_answer_card_with_a_code_leads_with_its_meaning(kb: Knowledge, lang: Lan
 def test_fallback_offers_all_seven_topics_and_escalation(kb: Knowledge, lang: Lang) -> None:
     card = build_card(Fallback(kb.catalog.topics, lang, "huh"), kb.catalog)
     text = kb.catalog.text
-    titles = [topic_of(kb, i).title.get(lang) for i in TOPIC_IDS]
+    titles = [topic_of(kb, i).label.get(lang) for i in TOPIC_IDS]
     assert sequence(card) == [
         text("fallback_title", lang),
         text("fallback_text", lang),
@@ -331,7 +331,7 @@ def test_clarify_offers_exactly_its_candidates(kb: Knowledge, count: int) -> Non
     assert sequence(card) == [
         text("clarify_title", "en"),
         text("clarify_text", "en"),
-        *(t.title.en for t in chosen),
+        *(t.label.en for t in chosen),
         text("escalate", "en"),
     ]
     buttons = [(a["data"]["action"], a["data"]["intent"]) for a in of_type(card, "Action.Submit")]
@@ -341,7 +341,7 @@ def test_clarify_offers_exactly_its_candidates(kb: Knowledge, count: int) -> Non
 @pytest.mark.parametrize("lang", LANGS)
 def test_menu_and_welcome(kb: Knowledge, lang: Lang) -> None:
     text = kb.catalog.text
-    titles = [topic_of(kb, i).title.get(lang) for i in TOPIC_IDS]
+    titles = [topic_of(kb, i).label.get(lang) for i in TOPIC_IDS]
     menu = build_card(Menu(kb.catalog.topics, lang), kb.catalog)
     assert sequence(menu) == [text("menu_title", lang), text("menu_text", lang), *titles]
     greeting = build_card(welcome(kb, "nb-NO" if lang == "nb" else "en-US"), kb.catalog)

@@ -40,6 +40,9 @@ order: {order}
 title:
   en: "The {id} run is broken"
   nb: "Kjoringen {id} er odelagt"
+label:
+  en: "{id} is broken"
+  nb: "{id} er odelagt"
 symptom:
   en: "The {id} run stops at once."
   nb: "Kjoringen {id} stopper med en gang."

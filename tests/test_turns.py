@@ -77,7 +77,7 @@ def menu_inspector(kb: Knowledge, lang: Lang, welcome: bool) -> Inspector:
             ]
         assert texts(card) == expected
         buttons = [a for e in card["body"] if e["type"] == "ActionSet" for a in e["actions"]]
-        assert [b["title"] for b in buttons] == [t.title.get(lang) for t in kb.catalog.topics]
+        assert [b["title"] for b in buttons] == [t.label.get(lang) for t in kb.catalog.topics]
         assert submits(card) == [
             {"action": "topic", "intent": t.id, "lang": lang, "question": ""}
             for t in kb.catalog.topics

@@ -46,6 +46,8 @@ class SqliteStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._pool, fn, *args)
+        except RuntimeError as exc:  # the worker is gone: the store was closed
+            raise StoreUnavailable(f"SQLite store {self.path} is closed") from exc
         except sqlite3.OperationalError as exc:
             raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
 
