@@ -253,18 +253,21 @@ class AzureTableStore:
             entity = await self._get(TICKETS, TICKET_PARTITION, table_key(ticket_id))
             if entity is None:
                 return None
-            if sent is not None and entity["json"] == sent:
+            if sent is not None and entity.get("writer") == sent:
                 # The SDK re-sent a PUT whose answer was lost: the 412 was for our own write.
+                # Compared by a per-write nonce, not by content: two replicas making the same
+                # change in the same second write identical records, and only one of them won.
                 return loads(entity), True
             new = change(loads(entity))
             if new is None:
                 return loads(entity), False
-            text = sent = dumps(new)
+            text = dumps(new)
+            sent = uuid.uuid4().hex
             created = text_property(entity.get("created"), now_iso())
             try:
                 with azure_errors("updating a ticket", ResourceModifiedError):
                     await self._table(TICKETS).update_entity(
-                        self._ticket_entity(ticket_id, text, new, created),
+                        {**self._ticket_entity(ticket_id, text, new, created), "writer": sent},
                         mode=UpdateMode.REPLACE,
                         etag=entity.metadata["etag"],
                         match_condition=MatchConditions.IfNotModified,
