@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import subprocess
 import sys
@@ -80,7 +81,13 @@ def imports_of(path: Path, package: str) -> set[str]:
 
 def package_imports() -> dict[str, set[str]]:
     pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    packages = pyproject["tool"]["setuptools"]["packages"]
+    patterns = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    # Top-level packages the distribution ships ("bot*" -> bot, bot.store, ...).
+    packages = sorted(
+        p.name
+        for p in REPO_ROOT.iterdir()
+        if (p / "__init__.py").exists() and any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
+    )
     return {
         package: set().union(
             *(imports_of(path, package) for path in (REPO_ROOT / package).rglob("*.py"))
