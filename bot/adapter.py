@@ -6,11 +6,9 @@ import logging
 import uuid
 
 from botbuilder.core import MessageFactory, TurnContext
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
-)
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from bot.outbound import RetryingCloudAdapter, RetryPolicy
 from bot.patches import apply_msrest_patch
 from bot.settings import Settings
 from intents.language import choose_language
@@ -22,7 +20,7 @@ log = logging.getLogger(__name__)
 def create_adapter(settings: Settings, catalog: Catalog) -> CloudAdapter:
     apply_msrest_patch()
     auth = ConfigurationBotFrameworkAuthentication(settings.sdk_config())
-    adapter = CloudAdapter(auth)
+    adapter = RetryingCloudAdapter(auth, policy=RetryPolicy(budget_s=settings.retry_budget_s))
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         # Users never see a traceback: a fixed apology and a reference the log carries.

@@ -51,6 +51,7 @@ class Settings:
     table_prefix: str = "mimbot"
     helpdesk_channel_id: str = ""
     helpdesk_service_url: str = ""
+    retry_budget_s: float = 20.0  # how long a reply may keep retrying a throttled connector
 
     @property
     def local_mode(self) -> bool:

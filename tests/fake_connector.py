@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 from collections.abc import AsyncIterator
@@ -42,6 +43,9 @@ class FakeConnector:
     """
 
     def __init__(self) -> None:
+        # Scripted failures, consumed one per activity request: (status, headers) or "hang"
+        # (never answer, to make the client time out). Empty: every request succeeds.
+        self.script: list[tuple[int, dict[str, str]] | str] = []
         self.calls: list[Call] = []
         self.url = ""
         self._ids = itertools.count(1)
@@ -63,6 +67,14 @@ class FakeConnector:
 
     async def _activity(self, request: web.Request) -> web.Response:
         await self._record(request)
+        if self.script:
+            step = self.script.pop(0)
+            if step == "hang":
+                await asyncio.sleep(3600)
+            status, headers = step if isinstance(step, tuple) else (500, {})
+            return web.json_response(
+                {"error": {"code": "Scripted"}}, status=status, headers=headers
+            )
         return web.json_response({"id": f"fake-{next(self._ids)}"})
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
