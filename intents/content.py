@@ -30,6 +30,7 @@ TOPIC_KEYS = frozenset(
     {"id", "order", "title", "label", "symptom", "steps", "links", "match", "handler"}
 )
 LABEL_MAX = 48  # characters that fit a full-width Teams button at its narrowest
+LINK_TITLE_MAX = 56  # link buttons get one row each, but Teams still cuts, never wraps
 MATCH_KEYS = frozenset({"codes", "keywords", "phrases", "patterns"})
 CODE_KEYS = frozenset({"code", "kind", "topic", "meaning", "checks", "aliases"})
 
@@ -155,6 +156,10 @@ def _links(f: _File, value: Any, line: int) -> tuple[Link, ...]:
         f.unknown_keys(node, frozenset({"url", "title"}), "link")
         url = f.url(*f.field(node, "url", "link"), "link url")
         title = f.text(*f.field(node, "title", "link"), "link title")
+        for lang in LANGS:
+            if len(title.get(lang)) > LINK_TITLE_MAX:
+                line = node.key_lines.get("title", node.line)
+                f.fail(line, f"link title.{lang} is longer than {LINK_TITLE_MAX} characters")
         links.append(Link(url=url, title=title))
     return tuple(links)
 

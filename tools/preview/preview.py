@@ -36,6 +36,8 @@ from intents.replies import (
     UnknownCode,
     answer_topic,
 )
+from intents.ticket_cards import ticket_card
+from intents.tickets import apply_action, new_ticket
 
 Card = dict[str, Any]
 TOOL_DIR = Path(__file__).resolve().parent
@@ -127,9 +129,30 @@ def preview_replies(kb: Knowledge) -> dict[str, Reply]:
     return replies
 
 
+SAMPLE_TICKET = new_ticket(
+    ticket="T-1A2B3C",
+    asker={"id": "29:kari", "name": "Kari Nordmann", "aad_id": ""},
+    asker_ref={},
+    question="Full sync on the FIM Service MA has run for 14 hours and tempdb keeps growing",
+    topic="slow-full-sync",
+    steps=[],
+    lang="en",
+    now="2026-11-26T08:15:00Z",
+)
+
+
 def preview_cards(kb: Knowledge) -> dict[str, Card]:
-    """Every card to preview, name -> Adaptive Card JSON. Add new cards (a ticket card) here."""
-    return {name: build_card(reply, kb.catalog) for name, reply in preview_replies(kb).items()}
+    """Every card to preview, name -> Adaptive Card JSON. Add new cards here."""
+    cards = {name: build_card(reply, kb.catalog) for name, reply in preview_replies(kb).items()}
+    topic = kb.catalog.topic("slow-full-sync")
+    for lang in LANGS:
+        steps = list(topic.steps[lang]) if topic else []
+        record = {**SAMPLE_TICKET, "steps_shown": steps, "lang": lang}
+        cards[f"ticket/open/{lang}"] = ticket_card(record, kb.catalog, lang)
+        assigned = apply_action(record, "assign", {"id": "29:hans", "name": "Hans"}, "now", 1)
+        if assigned is not None:
+            cards[f"ticket/assigned/{lang}"] = ticket_card(assigned, kb.catalog, lang)
+    return cards
 
 
 def file_name(name: str) -> str:
