@@ -227,3 +227,26 @@ async def test_helpdesk_cannot_be_hijacked_from_another_channel(start: Any, kb: 
     before = len(bot.connector.calls)
     await bot.send(bot.activity(PERSONAL, ADA, text="stats"))
     assert "Only the registered helpdesk" in card_text(cards(bot.connector.calls[before:])[0])
+
+
+async def test_a_configured_helpdesk_needs_no_registration(tmp_path: Path, kb: Knowledge) -> None:
+    async with (
+        aiohttp.ClientSession() as http,
+        FakeConnector().running() as connector,
+    ):
+        settings = Settings(
+            port=0,
+            sqlite_path=tmp_path / "bot.db",
+            helpdesk_channel_id="19:configured@thread.tacv2",
+            helpdesk_service_url=connector.url,
+        )
+        async with serve(create_app(settings, kb)) as url:
+            bot = Bot(url, http, connector)
+            _, calls = await ask_and_escalate(bot, "unattended deployment question qqzz")
+            (created,) = [c for c in calls if c.path == "/v3/conversations"]
+            assert created.body["channelData"]["channel"]["id"] == "19:configured@thread.tacv2"
+            # Chat cannot move a helpdesk that configuration pins.
+            before = len(connector.calls)
+            text = "<at>MIM Bot</at> set helpdesk"
+            await bot.send(bot.activity(HELPDESK_ROOT, HANS, text=text))
+            assert "set by the bot's configuration" in card_text(cards(connector.calls[before:])[0])
