@@ -14,7 +14,10 @@ from intents.text import tokens
 GENERAL_TOPIC = "run-error-codes"
 _HEX = re.compile(r"(?:0x)?(80[0-9a-f]{6})")
 MAX_SCAN_WORDS = 400
-PLAIN_WORD_MAX_TOKENS = 3  # "success" is a status only when it is (nearly) the whole message
+# "success" is a status only when it is (nearly) the whole message.
+PLAIN_WORD_MAX_TOKENS = 3
+LONG_NAME = 14
+_VERSION = re.compile(r"\d+(?:\.\d+)+")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class CodeTable:
     spaced: tuple[str, ...]
     plain: frozenset[str]
     patterns: tuple[tuple[re.Pattern[str], str], ...] = ()
+    long_names: tuple[str, ...] = ()  # single-word codes of LONG_NAME letters or more
     # First words of known hyphenated codes ("stopped", "no", "cd"): a hyphenated word that
     # starts like this but is not a code is probably a mistyped or invented code.
     families: frozenset[str] = frozenset()
@@ -49,6 +53,7 @@ def build_code_table(catalog: Catalog) -> CodeTable:
         patterns=tuple(
             (re.compile(p), topic.id) for topic in catalog.topics for p in topic.match.patterns
         ),
+        long_names=tuple(sorted(c for c in owners if c.isalpha() and len(c) >= LONG_NAME)),
         families=frozenset(c.split("-")[0] for c in owners if "-" in c and " " not in c),
     )
 
@@ -81,6 +86,12 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
             )
             if near is not None:
                 found.append(near[0])
+        elif "." in word and not _VERSION.fullmatch(word):
+            # A pasted .NET name: Microsoft.MetadirectoryServices.ObjectAlreadyExistsException
+            found.extend(part for part in word.split(".") if part in table.owners)
+        elif len(word) >= LONG_NAME and word.isalpha():
+            # An exception name cut short or run on: ObjectAlreadyExists(Exception)
+            found.extend(c for c in table.long_names if c.startswith(word) or word.startswith(c))
         for size in (2, 3, 4, 5, 6):
             if i + size <= limit:
                 dashed = "-".join(words[i : i + size])

@@ -229,7 +229,8 @@ def _resolve(index: Index, word: str) -> tuple[str, float] | None:
 
 def _by_words(index: Index, words: list[str]) -> Match:
     th = index.thresholds
-    seq = [w for w in index.rules.words(" ".join(words)) if not w.isdigit()][:MAX_QUERY_WORDS]
+    text = " ".join(words)
+    seq = [w for w in index.rules.words(text, negation=True) if not w.isdigit()][:MAX_QUERY_WORDS]
     query_weight = 0.0
     outside = 0
     evidence: dict[str, dict[str, float]] = {t: {} for t in index.topic_ids}

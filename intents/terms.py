@@ -25,9 +25,9 @@ class TermRules:
         seqs = frozenset(tuple(seq) for text in compounds if len(seq := rules.words(text)) > 1)
         return cls(single, phrases, seqs)
 
-    def words(self, text: str) -> list[str]:
-        """Content words with synonyms applied, in order."""
-        raw = content_tokens(text)
+    def words(self, text: str, negation: bool = False) -> list[str]:
+        """Content words with synonyms applied, in order (negated ones dropped if asked)."""
+        raw = content_tokens(text, negation)
         out: list[str] = []
         i = 0
         while i < len(raw):

@@ -58,11 +58,30 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def content_tokens(text: str) -> list[str]:
-    """Tokens without stop words; hyphenated codes also contribute their parts."""
+NEGATIONS = frozenset({"not", "ikke", "isn", "aren", "wasn", "never", "aldri"})
+NEGATION_SCOPE = 2
+# "not the FIM MA" excludes a thing; "could not load" describes the problem and must stay.
+NEGATED_NOUN_START = frozenset({"the", "a", "an", "this", "that", "our", "den", "det", "de"})
+
+
+def content_tokens(text: str, negation: bool = False) -> list[str]:
+    """Tokens without stop words; hyphenated codes also contribute their parts.
+
+    With ``negation``, the content words right after "not"/"ikke" are dropped: "the AD MA,
+    not the FIM MA" is not about the FIM MA.
+    """
     out: list[str] = []
-    for token in tokens(text):
+    skip = 0
+    words = tokens(text)
+    for i, token in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if negation and token in NEGATIONS and after in NEGATED_NOUN_START:
+            skip = NEGATION_SCOPE
+            continue
         if token in STOPWORDS:
+            continue
+        if skip:
+            skip -= 1
             continue
         out.append(token)
         if "-" in token or ("." in token and not _VERSION.match(token)):
