@@ -6,8 +6,13 @@ import logging
 import uuid
 
 from botbuilder.core import MessageFactory, TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 
+from bot.credentials import CachingCredentialFactory
 from bot.outbound import RetryingCloudAdapter, RetryPolicy
 from bot.patches import apply_msrest_patch
 from bot.settings import Settings
@@ -19,7 +24,14 @@ log = logging.getLogger(__name__)
 
 def create_adapter(settings: Settings, catalog: Catalog) -> CloudAdapter:
     apply_msrest_patch()
-    auth = ConfigurationBotFrameworkAuthentication(settings.sdk_config())
+    config = settings.sdk_config()
+    # One credentials object (and outbound token) per app id instead of one per turn.
+    auth = ConfigurationBotFrameworkAuthentication(
+        config,
+        credentials_factory=CachingCredentialFactory(
+            ConfigurationServiceClientCredentialFactory(config)
+        ),
+    )
     adapter = RetryingCloudAdapter(auth, policy=RetryPolicy(budget_s=settings.retry_budget_s))
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from intents.load import DEFAULT_CONTENT
 
@@ -45,6 +46,7 @@ class Settings:
     content_dir: Path = DEFAULT_CONTENT
     max_body_bytes: int = DEFAULT_MAX_BODY
     log_level: str = "INFO"
+    log_format: str = ""  # "json" or "text"; empty: json in production, text in local mode
     store: str = "sqlite"
     sqlite_path: Path = Path("var/bot.db")
     azure_tables_connection: str = ""
@@ -52,6 +54,9 @@ class Settings:
     helpdesk_channel_id: str = ""
     helpdesk_service_url: str = ""
     retry_budget_s: float = 20.0  # how long a reply may keep retrying a throttled connector
+    # Where the Bot Framework publishes its token signing keys; empty = the SDK's public cloud
+    # default. Only tests (a local JWKS) and sovereign/private clouds need to set it.
+    openid_metadata_url: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -74,6 +79,10 @@ class Settings:
         if not max_body.isdigit() or int(max_body) < 1024:
             problems.append(f"MAX_BODY_BYTES must be an integer >= 1024, got '{max_body}'")
             max_body = str(DEFAULT_MAX_BODY)
+        log_format = env.get("LOG_FORMAT", "").strip().lower()
+        if log_format not in ("", "json", "text"):
+            problems.append(f"LOG_FORMAT must be json or text, got '{log_format}'")
+            log_format = ""
         settings = cls(
             app_id=env.get("MicrosoftAppId", "").strip(),
             app_password=env.get("MicrosoftAppPassword", ""),
@@ -84,12 +93,14 @@ class Settings:
             content_dir=Path(env["CONTENT_DIR"]) if env.get("CONTENT_DIR") else DEFAULT_CONTENT,
             max_body_bytes=int(max_body),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
+            log_format=log_format,
             store=env.get("STORE", "sqlite").strip().lower() or "sqlite",
             sqlite_path=Path(env.get("SQLITE_PATH", "") or "var/bot.db"),
             azure_tables_connection=env.get("AZURE_TABLES_CONNECTION_STRING", ""),
             table_prefix=env.get("TABLE_PREFIX", "").strip() or "mimbot",
             helpdesk_channel_id=env.get("HELPDESK_CHANNEL_ID", "").strip(),
             helpdesk_service_url=env.get("HELPDESK_SERVICE_URL", "").strip(),
+            openid_metadata_url=env.get("OPENID_METADATA_URL", "").strip(),
         )
         problems.extend(settings.problems())
         if problems:
@@ -98,7 +109,7 @@ class Settings:
 
     def problems(self) -> list[str]:
         """What is wrong with these settings, each with the fix."""
-        found = self._store_problems()
+        found = self._store_problems() + self._openid_problems()
         if self.local_mode:
             if not is_loopback_host(self.host):
                 found.append(
@@ -130,6 +141,21 @@ class Settings:
             found.append("HELPDESK_CHANNEL_ID and HELPDESK_SERVICE_URL go together: set both")
         return found
 
+    def _openid_problems(self) -> list[str]:
+        if not self.openid_metadata_url:
+            return []
+        try:
+            url = urlsplit(self.openid_metadata_url)
+            scheme, host = url.scheme, url.hostname or ""
+        except ValueError:  # e.g. an invalid port or IPv6 literal
+            scheme, host = "", ""
+        if host and (scheme == "https" or (scheme == "http" and is_loopback_host(host))):
+            return []
+        return [
+            "OPENID_METADATA_URL must be an https URL (http only on a loopback host), "
+            f"got '{self.openid_metadata_url}': leave it empty for the Bot Framework default"
+        ]
+
     def sdk_config(self) -> object:
         """The attribute bag botbuilder's configuration classes read."""
 
@@ -140,4 +166,26 @@ class Settings:
             APP_TYPE = self.app_type if self.app_id else "MultiTenant"
             APP_TENANTID = self.tenant_id
 
-        return Config()
+        config = Config()
+        if self.app_id and self.openid_metadata_url:
+            # Local mode ignores it: the SDK's parameterized auth answers a request without a
+            # bearer with AttributeError (it tests `auth_header is None`, we pass "").
+            # Any TO_BOT_*/TO_CHANNEL_* value switches the SDK to its "parameterized" auth, where
+            # every value left out is None (token issuer None: a token without "iss" would pass;
+            # login URL None: no outbound token). So give it all the public cloud values.
+            from botbuilder.schema import CallerIdConstants
+            from botframework.connector.auth import AuthenticationConstants as Auth
+
+            for name, value in {
+                "TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL": self.openid_metadata_url,
+                "TO_BOT_FROM_CHANNEL_TOKEN_ISSUER": Auth.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER,
+                "TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL": (
+                    Auth.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+                ),
+                "TO_CHANNEL_FROM_BOT_LOGIN_URL": Auth.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX,
+                "TO_CHANNEL_FROM_BOT_OAUTH_SCOPE": Auth.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
+                "OAUTH_URL": Auth.OAUTH_URL,
+                "CALLER_ID": CallerIdConstants.public_azure_channel,
+            }.items():
+                setattr(config, name, value)
+        return config
