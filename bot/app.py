@@ -9,21 +9,26 @@ from aiohttp import web
 from bot.adapter import create_adapter
 from bot.helpdesk import Helpdesk
 from bot.messages import make_messages_handler
+from bot.metrics import Metrics
 from bot.mim_bot import MimBot
+from bot.observability import add_observability
 from bot.pages import add_pages
+from bot.reload import KnowledgeRef, Reloader, add_reload
 from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.factory import create_store
 from intents.knowledge import Knowledge
 from intents.load import load_knowledge
 
-KNOWLEDGE = web.AppKey("knowledge", Knowledge)
+# The app's state is frozen once it runs, so reloads swap the Knowledge inside this holder.
+KNOWLEDGE = web.AppKey("knowledge", KnowledgeRef)
+METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    kb = request.app[KNOWLEDGE]
+    kb = request.app[KNOWLEDGE].get()
     return web.json_response({"status": "ok", "topics": len(kb.catalog.topics)})
 
 
@@ -32,19 +37,26 @@ def create_app(
 ) -> web.Application:
     """Build the app; content is loaded (and validated) here unless given.
 
-    The store is opened when the app starts and closed when it stops.
+    The store is opened when the app starts and closed when it stops. Content is reloaded
+    from ``settings.content_dir`` on SIGHUP and, in local mode, when a file there changes.
     """
     kb = knowledge or load_knowledge(settings.content_dir)
     app = web.Application(client_max_size=settings.max_body_bytes)
+    ref = KnowledgeRef(kb)
+    metrics = Metrics()
+    metrics.content(len(kb.catalog.topics))
     app[SETTINGS] = settings
-    app[KNOWLEDGE] = kb
+    app[KNOWLEDGE] = ref
+    app[METRICS] = metrics
     app[STORE] = store or create_store(settings)
     adapter = create_adapter(settings, kb.catalog)
-    helpdesk = Helpdesk(app[STORE], adapter, settings, lambda: app[KNOWLEDGE])
-    bot = MimBot(lambda: app[KNOWLEDGE], helpdesk)
+    helpdesk = Helpdesk(app[STORE], adapter, settings, ref.get, metrics)
+    bot = MimBot(ref.get, helpdesk, metrics)
     app.cleanup_ctx.append(_store_lifecycle)
     app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
+    add_observability(app, ref, app[STORE], metrics)
+    add_reload(app, Reloader(settings.content_dir, ref, metrics), watch_files=settings.local_mode)
     add_pages(app)
     return app
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.chat import run_chat
 from bot.doctor import run_doctor
+from bot.logs import chosen_format, configure_logging
 from bot.report import report
 from bot.settings import Settings, SettingsError
 from bot.store.base import StoreUnavailable
@@ -43,10 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     if args.command == "doctor":
         findings, code = asyncio.run(run_doctor(os.environ, args.package, args.offline))
         print("\n".join(str(f) for f in findings))
@@ -55,11 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ, host=args.host, port=args.port)
         if args.command == "chat":
-            logging.getLogger().setLevel(logging.WARNING)
+            configure_logging("WARNING", "text")
             return asyncio.run(run_chat(settings, locale=args.locale))
         if args.command == "report":
             print(asyncio.run(report(settings)))
             return 0
+        configure_logging(settings.log_level, chosen_format(settings))
         app = create_app(settings)
     except SettingsError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)

@@ -16,6 +16,7 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationParameters, ConversationReference
 
+from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.store.base import Record, Store
 from intents.cards import Card
@@ -65,11 +66,13 @@ class Helpdesk:
         adapter: CloudAdapter,
         settings: Settings,
         knowledge: Callable[[], Knowledge],
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.adapter = adapter
         self.settings = settings
         self.knowledge = knowledge
+        self.metrics = metrics or Metrics()
         self.bot_id = settings.app_id or LOCAL_BOT_ID
 
     # --- registration --------------------------------------------------------------------------
@@ -172,6 +175,7 @@ class Helpdesk:
                 kb.catalog, "already_escalated", lang, ticket=stored["id"], status=status
             )
         await self.store.add_event("escalation", {"ticket": stored["id"], "topic": stored["topic"]})
+        self.metrics.tickets_opened.inc()
         log.info("ticket created ticket=%s topic=%s", stored["id"], stored["topic"])
         reg = await self.registration()
         if not reg:

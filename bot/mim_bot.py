@@ -18,6 +18,8 @@ from botbuilder.schema.teams import (
 )
 
 from bot.helpdesk import Helpdesk
+from bot.logs import TurnRecord, action_outcome, log_turn
+from bot.metrics import Metrics
 from bot.store.base import StoreUnavailable
 from intents.cards import Card, build_card
 from intents.commands import parse_command
@@ -30,7 +32,7 @@ from intents.replies import (
     Reply,
     UnknownCode,
     respond_to_action,
-    respond_to_text,
+    respond_with_match,
     unsupported,
     welcome,
 )
@@ -56,9 +58,15 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
     """One bot for personal chats, group chats, channels, the message extension and the
     Emulator."""
 
-    def __init__(self, knowledge: Callable[[], Knowledge], helpdesk: Helpdesk) -> None:
+    def __init__(
+        self,
+        knowledge: Callable[[], Knowledge],
+        helpdesk: Helpdesk,
+        metrics: Metrics | None = None,
+    ) -> None:
         self._knowledge = knowledge
         self.helpdesk = helpdesk
+        self.metrics = metrics or Metrics()
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -68,33 +76,45 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
             # Channels and group chats: speak only when spoken to (Teams already filters
             # channels; this keeps group chats and other clients to the same rule).
             return
-        if isinstance(value, Mapping) and "action" in value:
-            kind = f"action:{value.get('action')}"
-            await self._guarded(turn_context, lambda: self._on_action(turn_context, value))
-        else:
-            kind = "text"
-            await self._guarded(turn_context, lambda: self._on_text(turn_context))
-        log.info(
-            "turn activity=%s conversation=%s kind=%s ms=%.1f",
-            activity.id,
-            activity.conversation.id if activity.conversation else None,
-            kind,
-            (time.perf_counter() - started) * 1000,
-        )
+        turn = TurnRecord()
+        try:
+            if isinstance(value, Mapping) and "action" in value:
+                turn.outcome = action_outcome(value.get("action"))
+                await self._guarded(
+                    turn_context, turn, lambda: self._on_action(turn_context, value, turn)
+                )
+            else:
+                await self._guarded(turn_context, turn, lambda: self._on_text(turn_context, turn))
+        except BaseException:
+            turn.outcome = "error"  # the adapter's turn error handler logs it and apologises
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            conversation = activity.conversation.id if activity.conversation else None
+            self.metrics.turn(turn.outcome, turn.intent, seconds)
+            log_turn(activity.id, conversation, turn, seconds)
 
-    async def _guarded(self, ctx: TurnContext, work: Callable[[], Awaitable[None]]) -> None:
+    async def _guarded(
+        self, ctx: TurnContext, turn: TurnRecord, work: Callable[[], Awaitable[None]]
+    ) -> None:
         try:
             await work()
         except StoreUnavailable as exc:
+            turn.outcome = "store_unavailable"
             log.warning("store unavailable activity=%s: %s", ctx.activity.id, exc)
             lang = choose_language("", ctx.activity.locale)
             card = info_card(self._knowledge().catalog, "store_unavailable", lang)
             await ctx.send_activity(card_message(card))
 
-    async def _on_action(self, ctx: TurnContext, value: Mapping[str, Any]) -> None:
+    async def _on_action(
+        self, ctx: TurnContext, value: Mapping[str, Any], turn: TurnRecord
+    ) -> None:
         kb = self._knowledge()
         action = value.get("action")
         lang: Lang = "nb" if value.get("lang") == "nb" else choose_language("", ctx.activity.locale)
+        intent = value.get("intent")
+        if isinstance(intent, str) and kb.catalog.topic(intent) is not None:
+            turn.intent = intent  # only a real topic id: button data is user input
         if action in TICKET_ACTIONS:
             card = await self.helpdesk.act(ctx, value, lang)
             if card is not None:
@@ -106,6 +126,8 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
             await ctx.send_activity(card_message(await self.helpdesk.escalate(ctx, value, lang)))
             return
         reply = respond_to_action(kb, value, ctx.activity.locale)
+        if isinstance(reply, Answer):
+            turn.intent = reply.topic.id
         await ctx.send_activity(card_message(build_card(reply, kb.catalog)))
         if action == "feedback" and isinstance(value.get("helpful"), bool):
             topic = value.get("intent") if isinstance(value.get("intent"), str) else None
@@ -114,17 +136,20 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         await self._record_reply(reply)
 
-    async def _on_text(self, ctx: TurnContext) -> None:
+    async def _on_text(self, ctx: TurnContext, turn: TurnRecord) -> None:
         kb = self._knowledge()
         text = message_text(ctx.activity)
+        turn.text = text
         locale = ctx.activity.locale
         command = parse_command(text) if text else None
         if command is not None:
             name, norwegian = command
+            turn.outcome = f"command:{name}"
             lang: Lang = "nb" if norwegian else choose_language(text, locale, kb.lang_hints)
             await ctx.send_activity(card_message(await self._command(ctx, name, lang)))
             return
-        reply = respond_to_text(kb, text, locale) if text else unsupported(locale)
+        reply, found = respond_with_match(kb, text, locale) if text else (unsupported(locale), None)
+        turn.replied(reply, found)
         await ctx.send_activity(card_message(build_card(reply, kb.catalog)))
         await self._record_reply(reply)
 

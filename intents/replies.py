@@ -106,24 +106,30 @@ HANDLERS: Mapping[str, TopicHandler] = {"topic": answer_topic}
 
 def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
     """Answer free text: the help menu, or whatever the matcher decides."""
+    return respond_with_match(kb, text, locale)[0]
+
+
+def respond_with_match(kb: Knowledge, text: str, locale: str | None) -> tuple[Reply, Match | None]:
+    """``respond_to_text`` plus the matcher's verdict it rests on (None for the help menu), so
+    the caller can log the intent and score without matching twice."""
     lang = choose_language(text, locale, kb.lang_hints)
     command = fold(text.strip())
     if command in HELP_WORDS or " ".join(tokens(text)[:2]) in HELP_WORDS:
-        return Menu(kb.catalog.topics, "nb" if command in NORWEGIAN_HELP_WORDS else lang)
+        return Menu(kb.catalog.topics, "nb" if command in NORWEGIAN_HELP_WORDS else lang), None
     found = match(kb.index, text)
     question = clip_question(text)
     if found.outcome == "answer" and found.intent:
         topic = kb.catalog.topic(found.intent)
         if topic is not None:
-            return HANDLERS[topic.handler](kb, topic, lang, question, found)
+            return HANDLERS[topic.handler](kb, topic, lang, question, found), found
     if found.unknown_code:
         infos = tuple(i for c in found.suggestions if (i := kb.catalog.codes.get(c)))
-        return UnknownCode(found.unknown_code, infos, lang, question)
+        return UnknownCode(found.unknown_code, infos, lang, question), found
     if found.outcome == "clarify":
         topics = tuple(t for c in found.candidates if (t := kb.catalog.topic(c.intent)))
         if topics:
-            return Clarify(topics, lang, question, found.matched)
-    return Fallback(kb.catalog.topics, lang, question)
+            return Clarify(topics, lang, question, found.matched), found
+    return Fallback(kb.catalog.topics, lang, question), found
 
 
 def respond_to_action(kb: Knowledge, value: Mapping[str, Any], locale: str | None) -> Reply:

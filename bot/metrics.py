@@ -1,0 +1,101 @@
+"""Prometheus metrics in a registry of the app's own (never the process-wide default one).
+
+Label values are bounded: outcomes come from a fixed list (a button's ``action`` is user data,
+so an unknown one counts as ``action:other``) and topics are ids from the loaded content.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# A turn includes posting the reply, which may retry a throttled connector for up to ~20 s.
+TURN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0)
+OPERATIONS = ("send", "update")
+NO_TOPIC = "none"
+
+
+class Metrics:
+    """Every metric the bot exposes at /metrics, registered in ``self.registry``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.turns = Counter(
+            "mimbot_turns",
+            "Message turns handled, by outcome and topic",
+            ["outcome", "topic"],
+            registry=r,
+        )
+        self.turn_seconds = Histogram(
+            "mimbot_turn_seconds",
+            "Time to handle a message turn, reply included",
+            buckets=TURN_BUCKETS,
+            registry=r,
+        )
+        self.outbound_failures = Counter(
+            "mimbot_outbound_failures",
+            "Activities the connector never accepted, after retries, by operation",
+            ["operation"],
+            registry=r,
+        )
+        self.tickets_opened = Counter(
+            "mimbot_tickets_opened", "Helpdesk tickets created by an escalation", registry=r
+        )
+        self.content_topics = Gauge(
+            "mimbot_content_topics", "Topics in the content being served", registry=r
+        )
+        self.content_loaded = Gauge(
+            "mimbot_content_loaded_timestamp_seconds",
+            "Unix time the content being served was loaded",
+            registry=r,
+        )
+        self.reloads = Counter(
+            "mimbot_content_reloads",
+            "Content reloads by result (ok, failed)",
+            ["result"],
+            registry=r,
+        )
+        self.last_reload_ok = Gauge(
+            "mimbot_content_last_reload_success",
+            "1 when the last content reload succeeded (or none was tried), 0 when refused",
+            registry=r,
+        )
+        for operation in (*OPERATIONS, "other"):
+            self.outbound_failures.labels(operation)
+        for result in ("ok", "failed"):
+            self.reloads.labels(result)
+        self.last_reload_ok.set(1)
+        self.last_reload = "none"  # "ok" or "refused" once a reload was tried
+
+    def turn(self, outcome: str, topic: str | None, seconds: float) -> None:
+        self.turns.labels(outcome, topic or NO_TOPIC).inc()
+        self.turn_seconds.observe(seconds)
+
+    def content(self, topics: int) -> None:
+        """Content with ``topics`` topics is now being served."""
+        self.content_topics.set(topics)
+        self.content_loaded.set(time.time())
+
+    def reload(self, ok: bool) -> None:
+        self.reloads.labels("ok" if ok else "failed").inc()
+        self.last_reload_ok.set(1 if ok else 0)
+        self.last_reload = "ok" if ok else "refused"
+
+
+class OutboundFailureCounter(logging.Handler):
+    """Counts bot.outbound's "failed for good" records: a send or update the connector refused
+    after every retry. Attached to the ``bot.outbound`` logger while the app runs."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(level=logging.ERROR)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not (isinstance(record.msg, str) and "failed for good" in record.msg):
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        operation = args[0] if args and args[0] in OPERATIONS else "other"
+        self.metrics.outbound_failures.labels(operation).inc()

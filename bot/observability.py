@@ -1,0 +1,66 @@
+"""GET /readyz and GET /metrics, and the hooks that feed the metrics while the app runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
+
+from bot.metrics import Metrics, OutboundFailureCounter
+from bot.reload import KnowledgeRef
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+PING_TIMEOUT_S = 5.0  # a store that does not answer by then is not ready
+
+
+def make_readyz(ref: KnowledgeRef, store: Store, metrics: Metrics) -> Any:  # an aiohttp handler
+    async def readyz(_: web.Request) -> web.Response:
+        """200 when content is loaded and the store answers; 503 naming what is not."""
+        topics = len(ref.get().catalog.topics)
+        store_ok = await _ping(store)
+        body: dict[str, Any] = {
+            "status": "ready" if topics and store_ok else "not ready",
+            "content": {
+                "status": "loaded" if topics else "empty",
+                "topics": topics,
+                "last_reload": metrics.last_reload,
+            },
+            "store": {"status": "reachable" if store_ok else "unreachable"},
+        }
+        return web.json_response(body, status=200 if topics and store_ok else 503)
+
+    return readyz
+
+
+async def _ping(store: Store) -> bool:
+    try:
+        return await asyncio.wait_for(store.ping(), PING_TIMEOUT_S)
+    except Exception as exc:
+        # Readiness answers 503, never 500: whatever the backend raised, it is not reachable.
+        log.warning("store ping failed: %s", type(exc).__name__)
+        return False
+
+
+def add_observability(
+    app: web.Application, ref: KnowledgeRef, store: Store, metrics: Metrics
+) -> None:
+    """Route /readyz and /metrics and count outbound failures while ``app`` runs."""
+    app.router.add_get("/readyz", make_readyz(ref, store, metrics))
+    app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
+    app.cleanup_ctx.append(lambda _: _count_outbound_failures(metrics))
+
+
+async def _count_outbound_failures(metrics: Metrics) -> AsyncIterator[None]:
+    # bot.outbound reports a send that failed for good only in its log; listen there.
+    handler = OutboundFailureCounter(metrics)
+    outbound = logging.getLogger("bot.outbound")
+    outbound.addHandler(handler)
+    try:
+        yield
+    finally:
+        outbound.removeHandler(handler)
