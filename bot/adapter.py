@@ -13,7 +13,7 @@ from botbuilder.integration.aiohttp import (
 )
 
 from bot.credentials import CachingCredentialFactory
-from bot.outbound import RetryingCloudAdapter, RetryPolicy
+from bot.outbound import GiveUp, RetryingCloudAdapter, RetryPolicy
 from bot.patches import apply_msrest_patch
 from bot.settings import Settings
 from intents.language import choose_language
@@ -22,7 +22,9 @@ from intents.model import Catalog
 log = logging.getLogger(__name__)
 
 
-def create_adapter(settings: Settings, catalog: Catalog) -> CloudAdapter:
+def create_adapter(
+    settings: Settings, catalog: Catalog, on_give_up: GiveUp | None = None
+) -> CloudAdapter:
     apply_msrest_patch()
     config = settings.sdk_config()
     # One credentials object (and outbound token) per app id instead of one per turn.
@@ -32,7 +34,8 @@ def create_adapter(settings: Settings, catalog: Catalog) -> CloudAdapter:
             ConfigurationServiceClientCredentialFactory(config)
         ),
     )
-    adapter = RetryingCloudAdapter(auth, policy=RetryPolicy(budget_s=settings.retry_budget_s))
+    policy = RetryPolicy(budget_s=settings.retry_budget_s)
+    adapter = RetryingCloudAdapter(auth, policy=policy, on_give_up=on_give_up)
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         # Users never see a traceback: a fixed apology and a reference the log carries.

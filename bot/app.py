@@ -49,7 +49,7 @@ def create_app(
     app[KNOWLEDGE] = ref
     app[METRICS] = metrics
     app[STORE] = store or create_store(settings)
-    adapter = create_adapter(settings, kb.catalog)
+    adapter = create_adapter(settings, kb.catalog, metrics.outbound_failed)
     helpdesk = Helpdesk(app[STORE], adapter, settings, ref.get, metrics)
     bot = MimBot(ref.get, helpdesk, metrics)
     app.cleanup_ctx.append(_store_lifecycle)

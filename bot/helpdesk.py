@@ -24,7 +24,7 @@ from intents.knowledge import Knowledge
 from intents.model import Lang
 from intents.stats import compute_stats, stats_card
 from intents.ticket_cards import info_card, status_text, ticket_card
-from intents.tickets import apply_action, new_ticket, ticket_id, with_card
+from intents.tickets import TICKET_ID, apply_action, new_ticket, ticket_id, with_card
 
 log = logging.getLogger(__name__)
 HELPDESK_KEY = "helpdesk"
@@ -227,6 +227,8 @@ class Helpdesk:
             log.info("ticket action refused outside the helpdesk activity=%s", ctx.activity.id)
             return info_card(kb.catalog, "not_helpdesk", lang)
         tid = str(value.get("ticket") or "")
+        if not TICKET_ID.fullmatch(tid):
+            return info_card(kb.catalog, "ticket_unknown", lang, ticket="?")
         version = value.get("version") if isinstance(value.get("version"), int) else None
         actor = _person(ctx.activity)
         action = str(value.get("action"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,10 +29,41 @@ def _reject(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
+# A plain http(s) URL: no user info ('@'), no backslashes or spaces, which different URL
+# parsers read differently (urllib says loopback, urllib3 connects elsewhere).
+SERVICE_URL = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:/\-]*)?"
+)
+SERVICE_URL_V6 = re.compile(r"https?://\[[0-9A-Fa-f:.]+\](?::\d{1,5})?(?:/[^\s\\@]*)?")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """JSON text may escape half a UTF-16 pair ("\\ud800"); such a str cannot be encoded, so it
+    is replaced before it reaches a store, a hash or a card."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def service_host(url: str) -> str | None:
+    """The host of a well-formed serviceUrl, or None when it is not one."""
+    if not (SERVICE_URL.fullmatch(url) or SERVICE_URL_V6.fullmatch(url)):
+        return None
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def parse_activity(body: bytes) -> Activity | str:
     """The activity in ``body``, or the reason it is not one."""
     try:
-        data = json.loads(body)
+        data = without_lone_surrogates(json.loads(body))
     except (ValueError, RecursionError):
         return "body is not valid JSON"
     if not isinstance(data, dict):
@@ -45,6 +77,11 @@ def parse_activity(body: bytes) -> Activity | str:
         return "activity 'type' is missing"
     if not isinstance(activity.service_url, str) or not activity.service_url:
         return "activity 'serviceUrl' is missing"
+    if service_host(activity.service_url) is None:
+        return "activity 'serviceUrl' is not a plain http(s) URL"
+    conversation = activity.conversation
+    if conversation is None or not isinstance(conversation.id, str) or not conversation.id:
+        return "activity 'conversation.id' is missing"
     return activity
 
 
@@ -71,7 +108,7 @@ def make_messages_handler(
             return _reject(400, parsed)
         activity = parsed
         if settings.local_mode:
-            host = urlsplit(activity.service_url).hostname or ""
+            host = service_host(activity.service_url) or ""
             if not is_loopback_host(host):
                 return _reject(403, "local mode only replies to a loopback serviceUrl")
         auth_header = request.headers.get("Authorization", "")
@@ -100,7 +137,16 @@ def make_messages_handler(
             )
         if response is None:
             return web.Response(status=201)
-        body_out = _invoke_body(response.body)
+        if int(response.status) == 501:
+            # The SDK's "not implemented" for an invoke we don't handle: the caller's request
+            # is what is unsupported, so answer 4xx with a reason, not a 5xx.
+            return _reject(400, f"unsupported invoke '{activity.name}'")
+        try:
+            body_out = _invoke_body(response.body)
+        except ValueError:  # msrest's SerializationError, e.g. the SDK's own error response
+            # for an adaptiveCard/action invoke without a value holds an Exception object.
+            status = int(response.status)
+            return _reject(status if 400 <= status < 500 else 400, "invalid invoke request")
         if body_out is None:
             return web.Response(status=int(response.status))
         return web.json_response(body_out, status=int(response.status))

@@ -6,7 +6,6 @@ so an unknown one counts as ``action:other``) and topics are ids from the loaded
 
 from __future__ import annotations
 
-import logging
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -79,23 +78,11 @@ class Metrics:
         self.content_topics.set(topics)
         self.content_loaded.set(time.time())
 
+    def outbound_failed(self, operation: str) -> None:
+        """A send or update the connector refused after every retry."""
+        self.outbound_failures.labels(operation if operation in OPERATIONS else "other").inc()
+
     def reload(self, ok: bool) -> None:
         self.reloads.labels("ok" if ok else "failed").inc()
         self.last_reload_ok.set(1 if ok else 0)
         self.last_reload = "ok" if ok else "refused"
-
-
-class OutboundFailureCounter(logging.Handler):
-    """Counts bot.outbound's "failed for good" records: a send or update the connector refused
-    after every retry. Attached to the ``bot.outbound`` logger while the app runs."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        super().__init__(level=logging.ERROR)
-        self.metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if not (isinstance(record.msg, str) and "failed for good" in record.msg):
-            return
-        args = record.args if isinstance(record.args, tuple) else ()
-        operation = args[0] if args and args[0] in OPERATIONS else "other"
-        self.metrics.outbound_failures.labels(operation).inc()

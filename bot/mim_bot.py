@@ -205,8 +205,9 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
         """The search command: a symptom typed in the compose box, troubleshooting cards back."""
         kb = self._knowledge()
         text = ""
-        for parameter in query.parameters or []:
-            if parameter.name == "query" and isinstance(parameter.value, str):
+        # An invoke without a value deserialises to None: treat it as an empty search.
+        for parameter in getattr(query, "parameters", None) or []:
+            if getattr(parameter, "name", None) == "query" and isinstance(parameter.value, str):
                 text = parameter.value
         results = []
         for answer in search_answers(kb, text, turn_context.activity.locale):
@@ -237,8 +238,10 @@ def _needs_mention(activity: Activity) -> bool:
 def _mentions_me(activity: Activity) -> bool:
     me = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
-        props = entity.additional_properties if hasattr(entity, "additional_properties") else {}
-        mentioned = (props or {}).get("mentioned") or {}
+        props = getattr(entity, "additional_properties", None)
+        mentioned = props.get("mentioned") if isinstance(props, dict) else None
+        if not isinstance(mentioned, dict):
+            continue  # a malformed mention mentions nobody
         if getattr(entity, "type", None) == "mention" and mentioned.get("id") == me:
             return True
     return False

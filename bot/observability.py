@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from bot.metrics import Metrics, OutboundFailureCounter
+from bot.metrics import Metrics
 from bot.reload import KnowledgeRef
 from bot.store.base import Store
 
@@ -49,18 +48,6 @@ async def _ping(store: Store) -> bool:
 def add_observability(
     app: web.Application, ref: KnowledgeRef, store: Store, metrics: Metrics
 ) -> None:
-    """Route /readyz and /metrics and count outbound failures while ``app`` runs."""
+    """Route /readyz and /metrics."""
     app.router.add_get("/readyz", make_readyz(ref, store, metrics))
     app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
-    app.cleanup_ctx.append(lambda _: _count_outbound_failures(metrics))
-
-
-async def _count_outbound_failures(metrics: Metrics) -> AsyncIterator[None]:
-    # bot.outbound reports a send that failed for good only in its log; listen there.
-    handler = OutboundFailureCounter(metrics)
-    outbound = logging.getLogger("bot.outbound")
-    outbound.addHandler(handler)
-    try:
-        yield
-    finally:
-        outbound.removeHandler(handler)

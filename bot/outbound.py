@@ -3,8 +3,9 @@
 Teams throttles bots with 429 and the connector has bad moments (502/503/504). The SDK gives up
 at once (msrest's POST retries do not work with urllib3 2, see the notes), so the adapter below
 sends one activity at a time and retries only what is safe to repeat: answers that say "not
-accepted" (429, 502, 503, 504) and connections that never reached the service. A 500 or a read
-timeout may have been delivered, so it is not repeated: better one lost reply than two.
+accepted" (429, 502, 503, 504). A 500 or a read
+timeout may have been delivered, so it is not repeated: better one lost reply than two. A refused
+connection is not retried here either: urllib3 already retried it (msrest's connect retries).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import requests
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ResourceResponse
@@ -69,18 +69,20 @@ def failure_of(exc: BaseException) -> tuple[int | None, str | None, bool]:
     if isinstance(status, int):
         headers = getattr(response, "headers", None) or {}
         return status, headers.get("Retry-After"), status in RETRY_STATUSES
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, requests.ReadTimeout):
-            return None, None, False  # sent, answer lost: it may have arrived
-        if isinstance(cause, requests.ConnectionError):
-            return None, None, True  # never reached the service
-        cause = cause.__cause__ or cause.__context__
+    # Connection errors and timeouts: urllib3 has already retried connecting, and a read
+    # timeout may have been delivered. Either way, not ours to repeat.
     return None, None, False
 
 
+GiveUp = Callable[[str], None]
+
+
 async def with_retries(
-    what: str, activity_id: str | None, call: Callable[[], Awaitable[T]], policy: RetryPolicy
+    what: str,
+    activity_id: str | None,
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    on_give_up: GiveUp | None = None,
 ) -> T:
     started = time.monotonic()
     for attempt in range(policy.attempts):
@@ -98,6 +100,8 @@ async def with_retries(
                     attempt + 1,
                     type(exc).__name__,
                 )
+                if on_give_up is not None:
+                    on_give_up(what)
                 raise
             log.warning(
                 "%s retry activity=%s status=%s wait=%.1fs", what, activity_id, status, wait
@@ -109,9 +113,16 @@ async def with_retries(
 class RetryingCloudAdapter(CloudAdapter):  # type: ignore[misc]
     """CloudAdapter whose sends and updates retry what is safe to retry (see module doc)."""
 
-    def __init__(self, *args: Any, policy: RetryPolicy | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        policy: RetryPolicy | None = None,
+        on_give_up: GiveUp | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.policy = policy or RetryPolicy()
+        self.on_give_up = on_give_up
 
     async def send_activities(
         self, context: TurnContext, activities: list[Activity]
@@ -126,11 +137,12 @@ class RetryingCloudAdapter(CloudAdapter):  # type: ignore[misc]
                 result: list[ResourceResponse] = await send_one(context, [one])
                 return result
 
-            responses.extend(await with_retries("send", source, send, self.policy))
+            sent = await with_retries("send", source, send, self.policy, self.on_give_up)
+            responses.extend(sent)
         return responses
 
     async def update_activity(self, context: TurnContext, activity: Activity) -> Any:
         update = super().update_activity
         return await with_retries(
-            "update", activity.id, lambda: update(context, activity), self.policy
+            "update", activity.id, lambda: update(context, activity), self.policy, self.on_give_up
         )

@@ -180,7 +180,12 @@ def _by_code(index: Index, words: list[str], codes: list[str]) -> Match:
         return Match("clarify", None, 90.0, cands, matched=tuple(owners[t] for t in specific))
     if specific:
         topic = specific[0]
-        cands = tuple(Candidate(t, 100.0 if t == topic else 60.0) for t in owners)
+        cands = tuple(
+            sorted(
+                (Candidate(t, 100.0 if t == topic else 60.0) for t in owners),
+                key=lambda c: -c.score,
+            )
+        )
         entity = owners[topic] if owners[topic] != topic else None  # a typed topic id
         return Match("answer", topic, 100.0, cands, entity=entity, matched=(owners[topic],))
     # A general status: the rest of the message may still name the specific situation

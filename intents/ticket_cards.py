@@ -13,7 +13,8 @@ from intents.model import Catalog, Lang
 from intents.tickets import ALLOWED, Record
 
 TICKET_UI_KEYS = frozenset(
-    """ticket_title status_open status_assigned status_resolved ticket_status ticket_asked_by
+    """ticket_title status_open status_assigned status_assigned_to status_resolved ticket_status
+    ticket_assignee ticket_asked_by
     ticket_created ticket_language ticket_topic ticket_no_topic ticket_question
     ticket_suggested ticket_assign ticket_resolve ticket_reopen escalated escalated_no_helpdesk
     already_escalated asker_update helpdesk_registered helpdesk_show helpdesk_from_config
@@ -24,23 +25,37 @@ TICKET_UI_KEYS = frozenset(
 LANGUAGE_NAMES = {"en": "English", "nb": "norsk"}
 
 
+_MARKUP = str.maketrans({c: " " for c in "*_[]()<>#~`|!\\"})
+
+
+def inert(text: str) -> str:
+    """Text from outside (a display name, a channel name, an id from button data) made safe for
+    places Teams reads as Markdown: no emphasis, links, mentions or autolinked URLs."""
+    return " ".join(text.translate(_MARKUP).replace("://", ": //").split())
+
+
 def literal(text: str, **style: Any) -> dict[str, Any]:
     """User-supplied text, shown exactly as typed."""
     return {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": text, **style}]}
 
 
 def status_text(record: Record, catalog: Catalog, lang: Lang) -> str:
+    """The status for a notice: "Assigned to Hans" (the name made inert), "Resolved"."""
     status = str(record.get("status", "open"))
-    assignee = record.get("assignee") or {}
-    return catalog.text(f"status_{status}", lang).format(name=assignee.get("name", "?"))
+    if status == "assigned":
+        assignee = record.get("assignee") or {}
+        name = inert(str(assignee.get("name") or "?"))
+        return catalog.text("status_assigned_to", lang).format(name=name)
+    return catalog.text(f"status_{status}", lang)
 
 
 def ticket_card(record: Record, catalog: Catalog, lang: Lang) -> Card:
     """The card posted as a thread in the helpdesk channel and updated in place."""
     asker = record.get("asker") or {}
+    status = str(record.get("status", "open"))
     topic = catalog.topic(record.get("topic") or "")
     facts = [
-        (catalog.text("ticket_status", lang), status_text(record, catalog, lang)),
+        (catalog.text("ticket_status", lang), catalog.text(f"status_{status}", lang)),
         (catalog.text("ticket_created", lang), str(record.get("created", ""))),
         (catalog.text("ticket_language", lang), LANGUAGE_NAMES.get(record.get("lang", ""), "?")),
         (
@@ -52,7 +67,15 @@ def ticket_card(record: Record, catalog: Catalog, lang: Lang) -> Card:
         title_block(catalog.text("ticket_title", lang).format(ticket=record["id"])),
         text_block(catalog.text("ticket_asked_by", lang), weight="Bolder", spacing="Small"),
         literal(str(asker.get("name") or asker.get("id") or "?")),
-        {"type": "FactSet", "facts": [{"title": t, "value": _plain(v)} for t, v in facts]},
+        {"type": "FactSet", "facts": [{"title": t, "value": inert(v)} for t, v in facts]},
+    ]
+    assignee = record.get("assignee") or {}
+    if status == "assigned" and assignee:
+        body += [
+            text_block(catalog.text("ticket_assignee", lang), weight="Bolder", spacing="Small"),
+            literal(str(assignee.get("name") or assignee.get("id") or "?")),
+        ]
+    body += [
         text_block(catalog.text("ticket_question", lang), weight="Bolder"),
         {"type": "Container", "style": "emphasis", "items": [literal(str(record["question"]))]},
     ]
@@ -72,14 +95,10 @@ def ticket_card(record: Record, catalog: Catalog, lang: Lang) -> Card:
     return card_shell(body)
 
 
-def _plain(text: str) -> str:
-    # FactSet values are Markdown in Teams; these are ours, but keep them inert anyway.
-    return text.replace("[", "(").replace("]", ")")
-
-
 def info_card(catalog: Catalog, key: str, lang: Lang, quote: str = "", **params: str) -> Card:
     """A short notice from the helpdesk flow, optionally quoting the user's question."""
-    body: list[dict[str, Any]] = [text_block(catalog.text(key, lang).format(**params))]
+    safe = {name: inert(value) for name, value in params.items()}
+    body: list[dict[str, Any]] = [text_block(catalog.text(key, lang).format(**safe))]
     if quote:
         body.append({"type": "Container", "style": "emphasis", "items": [literal(quote)]})
     return card_shell(body)

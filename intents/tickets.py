@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any, Literal
 
 from intents.text import fold
@@ -10,6 +11,7 @@ from intents.text import fold
 Record = dict[str, Any]
 TicketAction = Literal["assign", "resolve", "reopen"]
 TICKET_ACTIONS: tuple[TicketAction, ...] = ("assign", "resolve", "reopen")
+TICKET_ID = re.compile(r"T-[0-9A-F]{6}")
 STATUSES = ("open", "assigned", "resolved")
 # Which actions each status allows; the ticket card shows exactly these buttons.
 ALLOWED: dict[str, tuple[TicketAction, ...]] = {

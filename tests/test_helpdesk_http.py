@@ -159,7 +159,9 @@ async def test_escalation_round_trip(start: Any, kb: Knowledge) -> None:
     after = bot.connector.calls[before:]
     (put,) = [c for c in after if c.method == "PUT"]
     assert put.path.startswith(f"/v3/conversations/{CHANNEL};messageid=")
-    assert "Assigned to Hans Helpdesk" in card_text(cards([put])[0])
+    updated = card_text(cards([put])[0])
+    assert '"value": "Assigned"' in updated
+    assert '"text": "Hans Helpdesk"' in updated  # the assignee, as literal text
     (notice,) = [c for c in after if c.method == "POST" and ASKER_CHAT in c.path]
     assert ticket in card_text(cards([notice])[0])
     assert "Assigned to Hans Helpdesk" in card_text(cards([notice])[0])

@@ -299,11 +299,6 @@ def test_long_text_is_matched_on_its_start(text: str, tail: str) -> None:
         assert match(KB.index, text + tail) == match(KB.index, head)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: intents/matcher.py _by_code lists owners in code-length order (general 60 "
-    "before specific 100), so candidates are not best first",
-)
 @FAST
 @given(text=mixed_text)
 @example(text="stopped-server 6025")
@@ -377,11 +372,6 @@ def test_ticket_card_shows_user_text_only_as_text_runs(
     assert question in runs
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: intents/ticket_cards.py status_text formats the assignee's display name into "
-    "the FactSet 'status' value (and helpdesk notices' TextBlocks); only [ ] are neutralised",
-)
 @CARDS
 @given(name=names)
 @example(name=f"**{SENTINEL}** <at>Everyone</at>")
@@ -690,27 +680,6 @@ def activities(draw: st.DrawFn) -> dict[str, Any]:
     return activity
 
 
-def _known_bug(activity: dict[str, Any]) -> str | None:
-    """Inputs that hit a bug pinned by its own xfail test below; remove a clause with its fix."""
-    normal = activity.get("deliveryMode") != "expectReplies"
-    if activity.get("type") == "invoke":
-        if activity.get("name") == "composeExtension/query" and not isinstance(
-            activity.get("value"), dict
-        ):
-            return "a search invoke without a value crashes the turn (test_search_without_value)"
-        if normal:
-            return "an unknown invoke answers 501 (test_unknown_invoke_is_not_a_5xx)"
-    conv = activity.get("conversation")
-    if normal and not (isinstance(conv, dict) and isinstance(conv.get("id"), str) and conv["id"]):
-        return "no conversation id: the turn crashes, 502 (test_message_without_conversation)"
-    group = isinstance(conv, dict) and conv.get("conversationType") in ("channel", "groupChat")
-    if group and not activity.get("value") and isinstance(activity.get("entities"), list):
-        for item in activity["entities"]:
-            if isinstance(item, dict) and not isinstance(item.get("mentioned") or {}, dict):
-                return "a malformed mention crashes the turn (test_malformed_mention)"
-    return None
-
-
 @HTTP
 @given(activity=activities())
 @example(activity=base_activity(type="foo"))
@@ -718,15 +687,10 @@ def _known_bug(activity: dict[str, Any]) -> str | None:
 def test_generated_activities(env: Env, activity: dict[str, Any]) -> None:
     mark = len(env.problems.records)
     calls = len(env.server.connector.calls)
-    known = _known_bug(activity)
-    body = check(env.server.post_json(activity), ALLOWED | {501} if known else ALLOWED)
-    if known:
-        event(f"known bug: {known}")
-        env.problems.records[mark:] = []
-    else:
-        sent = [c.body for c in env.server.connector.calls[calls:] if isinstance(c.body, dict)]
-        for card in cards_of(body) + cards_in(sent):
-            assert_no_leak(card, "a reply")
+    body = check(env.server.post_json(activity), ALLOWED)
+    sent = [c.body for c in env.server.connector.calls[calls:] if isinstance(c.body, dict)]
+    for card in cards_of(body) + cards_in(sent):
+        assert_no_leak(card, "a reply")
     still_serving(env, mark)
 
 
@@ -873,11 +837,6 @@ def test_default_body_limit_is_256_kib() -> None:
 # ---- known bugs, each pinned by its minimal input --------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/messages.py calls urlsplit(activity.service_url) outside any try: "
-    "an invalid IPv6 literal raises ValueError and aiohttp answers 500",
-)
 @FEW
 @given(url=st.sampled_from(["http://[", "http://[::1", "http://[foo]/", "https://]x[/", "//[a"]))
 @example(url="http://[")
@@ -890,11 +849,6 @@ def test_malformed_service_url_is_a_400(env: Env, url: str) -> None:
         env.problems.records[mark:] = []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/mim_bot.py _mentions_me calls .get on a mention entity's 'mentioned' "
-    "whatever its type: a group-chat message with a malformed mention crashes the turn",
-)
 @FEW
 @given(mentioned=st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2), st.integers()))
 @example(mentioned="")
@@ -911,12 +865,6 @@ def test_malformed_mention(env: Env, mentioned: Any) -> None:
     assert crashed == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: JSON's \\uD800 escapes give lone surrogates, which crash a turn wherever "
-    "they reach UTF-8: intents/tickets.py ticket_id (escalate: question, from.id), "
-    "bot/store/sqlite.py add_ticket (from.name) and add_event (feedback intent)",
-)
 @FEW
 @given(
     bad=st.text(st.characters(categories=["Cs"]), min_size=1, max_size=3),
@@ -940,11 +888,6 @@ def test_lone_surrogates_in_button_data(env: Env, bad: str, where: str) -> None:
     assert crashed == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an invoke the bot does not implement answers 501 (botbuilder's ActivityHandler "
-    "convention) outside expectReplies: a 5xx the endpoint contract does not list",
-)
 @FEW
 @given(name=st.one_of(st.none(), st.sampled_from(["foo", "adaptiveCard/action", ""])))
 @example(name="foo")
@@ -953,11 +896,6 @@ def test_unknown_invoke_is_not_a_5xx(env: Env, name: str | None) -> None:
     assert resp.status in ALLOWED, resp.status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/messages.py checks the serviceUrl host with urlsplit, but replies go "
-    "through requests/urllib3, which read 'http://evil.example\\@127.0.0.1/' as evil.example",
-)
 @FEW
 @given(
     host=st.sampled_from(["evil.example", "10.0.0.1", "evil.example:443"]),
@@ -977,11 +915,6 @@ def test_loopback_check_agrees_with_the_http_client(env: Env, host: str, sep: st
     assert [u for u in escaped if not is_loopback_host(parse_url(u).host or "")] == [], resp.status
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/helpdesk.py act() formats the ticket id from button data into a "
-    "TextBlock ('ticket_unknown' notice): Markdown and links from the user are rendered",
-)
 def test_ticket_id_from_button_data_is_not_rendered(tmp_path: Path) -> None:
     # The helpdesk is registered in this Emulator conversation; a ticket action from it with
     # a forged ticket id is answered with a notice that quotes the id.
@@ -1001,11 +934,6 @@ def test_ticket_id_from_button_data_is_not_rendered(tmp_path: Path) -> None:
         server.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/messages.py parse_activity accepts an activity without a conversation id; "
-    "the turn then crashes in the SDK's send_activities and the endpoint answers 502",
-)
 @FEW
 @given(
     conversation=st.sampled_from([None, {}, {"id": None}, {"conversationType": "personal"}]),
@@ -1026,11 +954,6 @@ def test_message_without_conversation(env: Env, conversation: Any, kind: str) ->
     assert crashed == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: bot/mim_bot.py on_teams_messaging_extension_query reads query.parameters "
-    "when the invoke has no value (query is None): the turn crashes (501 or an apology)",
-)
 @FEW
 @given(mode=st.sampled_from(["expectReplies", None]), value=st.sampled_from([None, ...]))
 @example(mode="expectReplies", value=None)
