@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,9 @@ CASES = [
     Case(
         "unknown-kid",
         lambda k: "Bearer " + token(k.rogue, kid="kid-unknown"),
-        ("IndexError", "IndexError"),
+        # bot.patches: an unknown kid finds no key (it used to raise IndexError before the
+        # hourly refresh could run); with no key the SDK fails on None.
+        ("AttributeError", "AttributeError"),
     ),
     Case(
         "alg-none",
@@ -801,3 +804,30 @@ async def test_normal_mode_turns_reuse_one_credentials_object_and_token(
     bearer = f"Bearer {handed_out[0].get_access_token()}"
     assert connector.authorization == [bearer, bearer]
     assert offline == []
+
+
+async def test_a_rotated_signing_key_is_fetched_instead_of_refused_for_a_day(
+    production: Settings, kb: Knowledge, jwks: Jwks, published_key: rsa.RSAPrivateKey
+) -> None:
+    # Microsoft publishes a new key; tokens signed with it must pass once the hourly refresh
+    # for unknown key ids may run (the unpatched SDK raised before it could).
+    auth = create_adapter(production, kb.catalog).bot_framework_authentication
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    first = await auth.authenticate_request(
+        Activity().deserialize(activity()), "Bearer " + token(published_key)
+    )
+    assert first.claims_identity.is_authenticated
+    kid = f"kid-rotated-{uuid.uuid4().hex[:8]}"
+    rotated = json.loads(RSAAlgorithm.to_jwk(new_key.public_key()))
+    rotated.update(kid=kid, use="sig", endorsements=["msteams"])
+    published = jwks.keys
+    jwks.keys = [*published, rotated]
+    try:
+        for metadata in JwtTokenExtractor.metadataCache.values():
+            metadata.last_updated -= timedelta(hours=2)  # the last refresh is over an hour old
+        result = await auth.authenticate_request(
+            Activity().deserialize(activity()), "Bearer " + token(new_key, kid=kid)
+        )
+    finally:
+        jwks.keys = published
+    assert result.claims_identity.claims["aud"] == APP_ID
