@@ -37,7 +37,7 @@ from intents.replies import (
     welcome,
 )
 from intents.search import search_answers
-from intents.text import clean
+from intents.text import MAX_QUERY_CHARS, clean
 from intents.ticket_cards import info_card
 from intents.tickets import TICKET_ACTIONS
 
@@ -49,9 +49,10 @@ def card_message(card: Card) -> Activity:
     return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
-def message_text(activity: Activity) -> str:
-    """The user's words: Teams' <at>mentions</at> and the spaces around them removed."""
-    return clean(activity.text or "").strip()
+def message_text(activity: Activity, limit: int = MAX_QUERY_CHARS) -> str:
+    """The start of the user's words: <at>mentions</at> and the spaces around them removed."""
+    text = activity.text if isinstance(activity.text, str) else ""
+    return clean(text, limit).strip()
 
 
 class MimBot(TeamsActivityHandler):  # type: ignore[misc]
@@ -138,7 +139,7 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def _on_text(self, ctx: TurnContext, turn: TurnRecord) -> None:
         kb = self._knowledge()
-        text = message_text(ctx.activity)
+        text = message_text(ctx.activity, self.helpdesk.settings.max_text_chars)
         turn.text = text
         locale = ctx.activity.locale
         command = parse_command(text) if text else None

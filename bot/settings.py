@@ -10,12 +10,25 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from intents.load import DEFAULT_CONTENT
+from intents.text import MAX_QUERY_CHARS
 
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
 STORES = ("sqlite", "azure-table")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DEFAULT_PORT = 3978
 DEFAULT_MAX_BODY = 256 * 1024
+
+
+def _bounded_int(
+    env: Mapping[str, str], name: str, default: int, low: int, high: int, problems: list[str]
+) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    problems.append(f"{name} must be an integer from {low} to {high}, got '{raw}'")
+    return default
 
 
 class SettingsError(Exception):
@@ -45,6 +58,7 @@ class Settings:
     port: int = DEFAULT_PORT
     content_dir: Path = DEFAULT_CONTENT
     max_body_bytes: int = DEFAULT_MAX_BODY
+    max_text_chars: int = MAX_QUERY_CHARS  # a longer message is read (and matched) on its start
     log_level: str = "INFO"
     log_format: str = ""  # "json" or "text"; empty: json in production, text in local mode
     store: str = "sqlite"
@@ -92,6 +106,9 @@ class Settings:
             port=port or DEFAULT_PORT,
             content_dir=Path(env["CONTENT_DIR"]) if env.get("CONTENT_DIR") else DEFAULT_CONTENT,
             max_body_bytes=int(max_body),
+            max_text_chars=_bounded_int(
+                env, "MAX_TEXT_CHARS", MAX_QUERY_CHARS, 100, MAX_QUERY_CHARS, problems
+            ),
             log_level=env.get("LOG_LEVEL", "INFO").upper(),
             log_format=log_format,
             store=env.get("STORE", "sqlite").strip().lower() or "sqlite",

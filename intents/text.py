@@ -32,9 +32,9 @@ STOPWORDS = frozenset(
 )
 
 
-def clean(text: str) -> str:
+def clean(text: str, limit: int = MAX_QUERY_CHARS) -> str:
     """Bound, strip Teams mention/HTML markup and control characters; never raises on any str."""
-    text = text[:MAX_QUERY_CHARS]
+    text = text[:limit]
     text = _MENTION.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)

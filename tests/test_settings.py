@@ -84,3 +84,11 @@ def test_body_limit_is_configurable_and_validated() -> None:
     assert Settings.from_env({"MAX_BODY_BYTES": "4096"}).max_body_bytes == 4096
     with pytest.raises(SettingsError, match="MAX_BODY_BYTES"):
         Settings.from_env({"MAX_BODY_BYTES": "12"})
+
+
+def test_text_limit_is_configurable_and_bounded() -> None:
+    assert Settings.from_env({}).max_text_chars == 2000
+    assert Settings.from_env({"MAX_TEXT_CHARS": "500"}).max_text_chars == 500
+    for bad in ("50", "5000", "lots"):
+        with pytest.raises(SettingsError, match="MAX_TEXT_CHARS"):
+            Settings.from_env({"MAX_TEXT_CHARS": bad})

@@ -119,3 +119,27 @@ async def test_group_chat_needs_a_mention(env: tuple[str, FakeConnector, Any]) -
     assert status == 201
     (reply,) = connector.calls
     assert reply.body["attachments"][0]["content"]["body"][0]["text"].startswith("PCNS")
+
+
+async def test_a_long_message_is_read_on_its_configured_start(
+    kb: Knowledge, tmp_path: Path
+) -> None:
+    settings = Settings(port=0, sqlite_path=tmp_path / "bot.db", max_text_chars=200)
+    filler = "lorem ipsum dolor " * 20  # 360 characters of nothing
+    async with (
+        FakeConnector().running() as connector,
+        serve(create_app(settings, kb)) as bot,
+        aiohttp.ClientSession() as http,
+    ):
+        early = activity(
+            connector, type="message", text="6025 " + filler, deliveryMode="expectReplies"
+        )
+        late = activity(
+            connector, type="message", text=filler + "6025", deliveryMode="expectReplies"
+        )
+        _, first = await post(http, bot, early)
+        _, second = await post(http, bot, late)
+    first_title = first["activities"][0]["attachments"][0]["content"]["body"][0]["text"]
+    second_title = second["activities"][0]["attachments"][0]["content"]["body"][0]["text"]
+    assert first_title.startswith("PCNS")
+    assert not second_title.startswith("PCNS")  # past the limit: not read
