@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Node.js tools, each a folder with its own package-lock.json (installed with npm ci).
 NODE_TOOLS := $(patsubst %/package-lock.json,%,$(wildcard tools/*/package-lock.json))
 
-.PHONY: setup system-deps run chat test lint check package preview eval bench clean
+.PHONY: setup system-deps run chat test lint check package preview eval bench report doctor clean
 
 $(STAMP): pyproject.toml $(wildcard tools/*/package-lock.json)
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is required: apt-get install nodejs npm"; exit 1; }
@@ -57,6 +57,14 @@ preview: setup system-deps
 eval: setup
 	$(PY) -m intents eval tests/data/dev.yaml --min-score 0.95 --min-rejection 0.95
 	$(PY) -m intents eval tests/data/heldout.yaml
+
+## report: answers, helpful rate, escalations, open tickets, unanswered questions
+report: setup
+	$(PY) -m bot report
+
+## doctor: check the configuration in the environment as a deployment would
+doctor: setup
+	$(PY) -m bot doctor
 
 ## bench: matcher latency against a baseline
 bench: setup
