@@ -1,0 +1,72 @@
+"""The load benchmark's baseline: an echo bot on exactly the stack and settings of the real bot.
+
+Run: .venv/bin/python bench/echo_bot.py [--host 127.0.0.1] [--port P]
+
+Everything except the bot logic is the real bot's: Settings from the environment (local mode),
+bot/adapter.py ``create_adapter`` (which applies the msrest patch of bot/patches.py and installs
+the same turn error handler), bot/messages.py's /api/messages handler, the same aiohttp
+``run_app`` with the same logging set-up (so aiohttp's access log costs both the same), and the
+same content loaded at start (the adapter's error handler needs the catalog; it also makes the
+resident memory comparable). The bot answers every message with one plain-text message that
+echoes it; there is no matching and no card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from aiohttp import web
+from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
+
+from bot.adapter import create_adapter
+from bot.messages import make_messages_handler
+from bot.settings import Settings
+from intents.load import load_knowledge
+
+
+class EchoBot(ActivityHandler):  # type: ignore[misc]
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        text = (turn_context.activity.text or "").strip()
+        await turn_context.send_activity(MessageFactory.text(f"echo: {text}"))
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_echo_app(settings: Settings) -> web.Application:
+    kb = load_knowledge(settings.content_dir)
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    adapter = create_adapter(settings, kb.catalog)
+    app.router.add_post("/api/messages", make_messages_handler(settings, adapter, EchoBot()))
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+def configure_bot_logging(settings: Settings) -> None:
+    """The logging of ``python -m bot``: bot/logs.py's set-up (text in local mode, JSON in
+    production, LOG_FORMAT to choose), or cli.py's basicConfig in a tree without bot/logs.py."""
+    try:
+        from bot.logs import chosen_format, configure_logging
+    except ImportError:
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        return
+    configure_logging(settings.log_level, chosen_format(settings))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    settings = Settings.from_env(os.environ, host=args.host, port=args.port)
+    configure_bot_logging(settings)
+    web.run_app(create_echo_app(settings), host=settings.host, port=settings.port, print=None)
+
+
+if __name__ == "__main__":
+    main()
