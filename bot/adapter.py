@@ -14,7 +14,7 @@ from botbuilder.integration.aiohttp import (
 
 from bot.credentials import CachingCredentialFactory
 from bot.outbound import GiveUp, RetryingCloudAdapter, RetryPolicy
-from bot.patches import apply_msrest_patch, apply_openid_patch
+from bot.patches import apply_msrest_patch, apply_openid_patch, apply_serializer_patch
 from bot.settings import Settings
 from intents.language import choose_language
 from intents.model import Catalog
@@ -27,6 +27,7 @@ def create_adapter(
 ) -> CloudAdapter:
     apply_msrest_patch()
     apply_openid_patch()
+    apply_serializer_patch()
     config = settings.sdk_config()
     # One credentials object (and outbound token) per app id instead of one per turn.
     auth = ConfigurationBotFrameworkAuthentication(

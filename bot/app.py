@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from bot.adapter import create_adapter
+from bot.events import EventLog
 from bot.helpdesk import Helpdesk
 from bot.messages import make_messages_handler
 from bot.metrics import Metrics
@@ -25,6 +26,7 @@ KNOWLEDGE = web.AppKey("knowledge", KnowledgeRef)
 METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
+EVENTS = web.AppKey("events", EventLog)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -51,7 +53,8 @@ def create_app(
     app[STORE] = store or create_store(settings)
     adapter = create_adapter(settings, kb.catalog, metrics.outbound_failed)
     helpdesk = Helpdesk(app[STORE], adapter, settings, ref.get, metrics)
-    bot = MimBot(ref.get, helpdesk, metrics)
+    app[EVENTS] = EventLog(app[STORE])
+    bot = MimBot(ref.get, helpdesk, metrics, app[EVENTS])
     app.cleanup_ctx.append(_store_lifecycle)
     app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
@@ -64,4 +67,5 @@ def create_app(
 async def _store_lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[STORE].open()
     yield
+    await app[EVENTS].drain()  # statistics still on their way to the store
     await app[STORE].close()

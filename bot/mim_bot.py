@@ -17,6 +17,7 @@ from botbuilder.schema.teams import (
     MessagingExtensionResult,
 )
 
+from bot.events import EventLog
 from bot.helpdesk import Helpdesk
 from bot.logs import TurnRecord, action_outcome, log_turn
 from bot.metrics import Metrics
@@ -64,10 +65,12 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
         knowledge: Callable[[], Knowledge],
         helpdesk: Helpdesk,
         metrics: Metrics | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self._knowledge = knowledge
         self.helpdesk = helpdesk
         self.metrics = metrics or Metrics()
+        self.events = events or EventLog(helpdesk.store)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -174,11 +177,8 @@ class MimBot(TeamsActivityHandler):  # type: ignore[misc]
             await self._record("unanswered", {"text": text, "lang": reply.lang})
 
     async def _record(self, kind: str, record: dict[str, Any]) -> None:
-        # Statistics must never cost the user an answer: they already have it.
-        try:
-            await self.helpdesk.store.add_event(kind, record)
-        except StoreUnavailable as exc:
-            log.warning("could not record %s event: %s", kind, exc)
+        # Statistics must never cost the user an answer (or its latency): written beside it.
+        self.events.record(kind, record)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
         # The Teams handler looks every added member up at the connector (one HTTP call each)

@@ -1,0 +1,33 @@
+"""The start-up patches change speed, not results."""
+
+from __future__ import annotations
+
+import datetime
+import json
+
+from botbuilder.core import CardFactory, MessageFactory
+from msrest.serialization import Serializer
+
+from bot.patches import apply_serializer_patch
+from intents.cards import build_card
+from intents.load import load_knowledge
+from intents.replies import respond_to_text
+
+
+def test_plain_cards_serialize_exactly_as_json() -> None:
+    apply_serializer_patch()
+    kb = load_knowledge()
+    for text in ("6025", "zzzz", "stopped-connectivity", "help"):
+        card = build_card(respond_to_text(kb, text, None), kb.catalog)
+        copy = Serializer().serialize_object(card)
+        assert copy == json.loads(json.dumps(card))
+        assert copy is not card  # a copy: later changes to the card cannot leak into it
+        activity = MessageFactory.attachment(CardFactory.adaptive_card(card)).serialize()
+        assert activity["attachments"][0]["content"] == card
+
+
+def test_anything_else_still_goes_through_msrest() -> None:
+    apply_serializer_patch()
+    when = datetime.datetime(2026, 11, 26, 8, 15, tzinfo=datetime.UTC)
+    out = Serializer().serialize_object({"at": when, "n": 1, 2: "int key"})
+    assert out == {"at": "2026-11-26T08:15:00.000Z", "n": 1, "2": "int key"}
