@@ -1,4 +1,8 @@
-"""Statistics events written beside the turn, not inside it: the user already has the answer."""
+"""Statistics events written beside the turn, not inside it: the user already has the answer.
+
+Events are queued and written in batches shortly after, one transaction per batch, so a busy
+bot pays one commit per batch instead of one per turn.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +10,36 @@ import asyncio
 import logging
 from typing import Any
 
-from bot.store.base import Store, StoreUnavailable
+from bot.store.base import Record, Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
+FLUSH_DELAY_S = 0.05
+MAX_BATCH = 200
 
 
 class EventLog:
-    """Fire-and-forget ``add_event`` calls, drained before the store closes."""
+    """Queued ``add_events`` calls, flushed in batches and drained before the store closes."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._pending: set[asyncio.Task[None]] = set()
+        self._queue: list[tuple[str, Record]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def record(self, kind: str, record: dict[str, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(self._write(kind, record))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._queue.append((kind, record))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
-    async def _write(self, kind: str, record: dict[str, Any]) -> None:
-        try:
-            await self.store.add_event(kind, record)
-        except StoreUnavailable as exc:
-            log.warning("could not record %s event: %s", kind, exc)
+    async def _flush(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY_S)  # let the turns of this moment join the batch
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                await self.store.add_events(batch)
+            except StoreUnavailable as exc:
+                log.warning("could not record %d events: %s", len(batch), exc)
 
     async def drain(self) -> None:
-        """Wait for every event recorded so far (at shutdown, and in tests)."""
-        while self._pending:
-            await asyncio.gather(*list(self._pending), return_exceptions=True)
+        """Write everything recorded so far (at shutdown, and in tests)."""
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher

@@ -31,3 +31,17 @@ def test_anything_else_still_goes_through_msrest() -> None:
     when = datetime.datetime(2026, 11, 26, 8, 15, tzinfo=datetime.UTC)
     out = Serializer().serialize_object({"at": when, "n": 1, 2: "int key"})
     assert out == {"at": "2026-11-26T08:15:00.000Z", "n": 1, "2": "int key"}
+
+
+def test_retry_policy_is_built_as_before() -> None:
+    from msrest.universal_http.requests import ClientRetryPolicy
+
+    from bot.patches import apply_msrest_patch
+
+    apply_msrest_patch()
+    policy = ClientRetryPolicy().policy
+    expected = [i for i in range(999) if not (i < 500 and i != 408) and i not in (501, 505)]
+    assert policy.status_forcelist == expected
+    assert (policy.total, policy.connect, policy.read, policy.backoff_factor) == (3, 3, 3, 0.8)
+    assert "POST" in policy.method_whitelist
+    assert ClientRetryPolicy().policy.status_forcelist is not policy.status_forcelist

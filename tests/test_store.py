@@ -306,3 +306,18 @@ async def test_azure_update_whose_answer_was_lost_is_applied_once(
 def test_azure_table_prefix_is_validated() -> None:
     with pytest.raises(ValueError, match="table prefix"):
         AzureTableStore("UseDevelopmentStorage=true", "no-dashes")
+
+
+async def test_a_batch_of_events_lands_whole_and_in_order(store: Store) -> None:
+    batch = [("answer", {"topic": f"t{n}"}) for n in range(25)] + [("unanswered", {"text": "x"})]
+    await store.add_events(batch)
+    answers = await store.list_events("answer")
+    assert [e["topic"] for e in answers] == [f"t{n}" for n in range(25)]
+    assert len({e["event_id"] for e in answers}) == 25
+    assert [e["text"] for e in await store.list_events("unanswered")] == ["x"]
+
+
+async def test_a_batch_with_an_unknown_kind_writes_nothing(store: Store) -> None:
+    with pytest.raises(ValueError, match="unknown event kind"):
+        await store.add_events([("answer", {"topic": "a"}), ("gossip", {})])
+    assert await store.list_events("answer") == []

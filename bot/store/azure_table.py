@@ -305,6 +305,15 @@ class AzureTableStore:
         with azure_errors("adding an event"):
             await self._table(EVENTS).create_entity(entity)
 
+    async def add_events(self, events: list[tuple[str, Record]]) -> None:
+        # Entity group transactions need one partition (kind); events are few per batch, so
+        # one insert each keeps this simple. Kinds are checked first: a bad batch writes nothing.
+        for kind, _ in events:
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown event kind '{kind}'")
+        for kind, record in events:
+            await self.add_event(kind, record)
+
     async def list_events(self, kind: str) -> list[Record]:
         entities = await self._query(EVENTS, "PartitionKey eq @kind", {"kind": kind})
         entities.sort(key=lambda e: str(e["RowKey"]))

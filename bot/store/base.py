@@ -58,4 +58,7 @@ class Store(Protocol):
     async def add_event(self, kind: str, record: Record) -> None:
         """Append an event of one of EVENT_KINDS; ``record`` gets an ``at`` time if missing."""
 
+    async def add_events(self, events: list[tuple[str, Record]]) -> None:
+        """Append several events at once (one transaction where the backend has them)."""
+
     async def list_events(self, kind: str) -> list[Record]: ...

@@ -184,17 +184,24 @@ class SqliteStore:
         return result
 
     async def add_event(self, kind: str, record: Record) -> None:
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"unknown event kind '{kind}'")
-        stored = {"at": now_iso(), **record}
-        event_id = f"{time.time_ns():020d}-{self._writer}-{next(self._sequence):08d}"
-        text = json.dumps(stored, ensure_ascii=False)
-        await self._run(
-            lambda: self._conn().execute(
-                "INSERT INTO events (id, kind, at, json) VALUES (?, ?, ?, ?)",
-                (event_id, kind, stored["at"], text),
-            )
-        )
+        await self.add_events([(kind, record)])
+
+    async def add_events(self, events: list[tuple[str, Record]]) -> None:
+        rows = []
+        for kind, record in events:
+            if kind not in EVENT_KINDS:
+                raise ValueError(f"unknown event kind '{kind}'")
+            stored = {"at": now_iso(), **record}
+            event_id = f"{time.time_ns():020d}-{self._writer}-{next(self._sequence):08d}"
+            rows.append((event_id, kind, stored["at"], json.dumps(stored, ensure_ascii=False)))
+
+        def insert() -> None:
+            db = self._conn()
+            with db:  # one transaction for the batch: one commit, not one per event
+                db.execute("BEGIN")
+                db.executemany("INSERT INTO events (id, kind, at, json) VALUES (?, ?, ?, ?)", rows)
+
+        await self._run(insert)
 
     async def list_events(self, kind: str) -> list[Record]:
         def query() -> list[Record]:
