@@ -7,7 +7,6 @@ references, new channel threads, updating a sent card, and proactive messages to
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from botbuilder.schema import Activity, ConversationParameters, ConversationRefe
 
 from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.store.base import Record, Store
+from bot.store.base import Record, Store, now_iso
 from intents.cards import Card
 from intents.knowledge import Knowledge
 from intents.model import Lang
@@ -30,10 +29,6 @@ log = logging.getLogger(__name__)
 HELPDESK_KEY = "helpdesk"
 # Proactive calls need a bot id even when local mode has none (CloudAdapter's legacy path fails).
 LOCAL_BOT_ID = "local-mim-bot"
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def card_activity(card: Card) -> Activity:

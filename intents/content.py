@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from intents.checks import LINK_HOSTS as LINK_HOSTS  # re-exported: part of this module's API
+from intents.checks import MISSING, FileChecks
+from intents.checks import ContentError as ContentError
 from intents.model import (
     CODE_KINDS,
     LANGS,
     Catalog,
     CodeInfo,
     CodeKind,
-    Lang,
     Link,
     MatchSpec,
     Text,
@@ -24,8 +25,6 @@ from intents.text import fold, tokens
 from intents.yamlsrc import LineDict, LineList, Problem, load_yaml
 
 TOPIC_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# Microsoft retired docs.microsoft.com and social.technet; content must cite current addresses.
-LINK_HOSTS = frozenset({"learn.microsoft.com", "support.microsoft.com", "www.microsoft.com"})
 TOPIC_KEYS = frozenset(
     {"id", "order", "title", "label", "symptom", "steps", "links", "match", "handler"}
 )
@@ -35,115 +34,7 @@ MATCH_KEYS = frozenset({"codes", "keywords", "phrases", "patterns"})
 CODE_KEYS = frozenset({"code", "kind", "topic", "meaning", "checks", "aliases"})
 
 
-# What ``_File.field`` returns for an absent key: already reported, so checks stay quiet on it.
-MISSING: Any = object()
-
-
-class ContentError(Exception):
-    """Raised with every problem found; ``str()`` gives one ``path:line: message`` per line."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__("\n".join(str(p) for p in problems))
-
-
-class _File:
-    """Validation helpers bound to one file; they append problems instead of raising."""
-
-    def __init__(self, path: str, problems: list[Problem]) -> None:
-        self.path = path
-        self.problems = problems
-
-    def fail(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message))
-
-    def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
-        if isinstance(value, LineDict):
-            return value
-        if value is MISSING:
-            return None
-        self.fail(line, f"{what} must be a mapping")
-        return None
-
-    def field(self, parent: LineDict, key: str, what: str) -> tuple[Any, int]:
-        if key not in parent:
-            self.fail(parent.line, f"{what}: missing field '{key}'")
-            return MISSING, parent.line
-        return parent[key], parent.key_lines[key]
-
-    def unknown_keys(self, parent: LineDict, allowed: frozenset[str], what: str) -> None:
-        for key in parent:
-            if key not in allowed:
-                self.fail(parent.key_lines[key], f"{what}: unknown field '{key}'")
-
-    def string(self, value: Any, line: int, what: str) -> str:
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-        if value is not MISSING:
-            self.fail(line, f"{what} must be a non-empty string")
-        return ""
-
-    def text(self, value: Any, line: int, what: str) -> Text:
-        node = self.mapping(value, line, f"{what} (one entry per language: en, nb)")
-        if node is None:
-            return Text("", "")
-        self.unknown_keys(node, frozenset(LANGS), what)
-        found = {}
-        for lang in LANGS:
-            if lang not in node:
-                self.fail(node.line, f"{what}: language '{lang}' is missing")
-                found[lang] = ""
-            else:
-                found[lang] = self.string(node[lang], node.key_lines[lang], f"{what}.{lang}")
-        return Text(en=found["en"], nb=found["nb"])
-
-    def strings(self, value: Any, line: int, what: str, *, unique: bool = True) -> tuple[str, ...]:
-        if not isinstance(value, LineList):
-            if value is not MISSING:
-                self.fail(line, f"{what} must be a list")
-            return ()
-        if not value:
-            self.fail(line, f"{what} must not be empty")
-        seen: dict[str, int] = {}
-        out = []
-        for item, item_line in zip(value, value.item_lines, strict=True):
-            text = self.string(item, item_line, f"{what} item")
-            key = text.casefold()
-            if unique and key and key in seen:
-                self.fail(
-                    item_line, f"{what}: duplicate entry '{text}' (first at line {seen[key]})"
-                )
-            seen.setdefault(key, item_line)
-            out.append(text)
-        return tuple(out)
-
-    def per_lang_list(self, value: Any, line: int, what: str) -> dict[Lang, tuple[str, ...]]:
-        node = self.mapping(value, line, f"{what} (one list per language: en, nb)")
-        result: dict[Lang, tuple[str, ...]] = {lang: () for lang in LANGS}
-        if node is None:
-            return result
-        self.unknown_keys(node, frozenset(LANGS), what)
-        for lang in LANGS:
-            if lang not in node:
-                self.fail(node.line, f"{what}: language '{lang}' is missing")
-            else:
-                result[lang] = self.strings(node[lang], node.key_lines[lang], f"{what}.{lang}")
-        return result
-
-    def url(self, value: Any, line: int, what: str) -> str:
-        url = self.string(value, line, what)
-        if not url:
-            return ""
-        parts = urlsplit(url)
-        if parts.scheme != "https" or not parts.netloc or any(c.isspace() for c in url):
-            self.fail(line, f"{what}: '{url}' is not a valid https URL")
-        elif parts.hostname not in LINK_HOSTS:
-            hosts = ", ".join(sorted(LINK_HOSTS))
-            self.fail(line, f"{what}: host '{parts.hostname}' is not a current address ({hosts})")
-        return url
-
-
-def _links(f: _File, value: Any, line: int) -> tuple[Link, ...]:
+def _links(f: FileChecks, value: Any, line: int) -> tuple[Link, ...]:
     if not isinstance(value, LineList) or not value:
         if value is not MISSING:
             f.fail(line, "links must be a non-empty list")
@@ -164,7 +55,7 @@ def _links(f: _File, value: Any, line: int) -> tuple[Link, ...]:
     return tuple(links)
 
 
-def _match(f: _File, value: Any, line: int) -> MatchSpec:
+def _match(f: FileChecks, value: Any, line: int) -> MatchSpec:
     node = f.mapping(value, line, "match")
     if node is None:
         return MatchSpec((), (), {lang: () for lang in LANGS})
@@ -187,7 +78,7 @@ def _match(f: _File, value: Any, line: int) -> MatchSpec:
     return MatchSpec(codes=codes, keywords=keywords, phrases=phrases, patterns=patterns)
 
 
-def _label(f: _File, node: LineDict) -> Text:
+def _label(f: FileChecks, node: LineDict) -> Text:
     label = f.text(*f.field(node, "label", "topic"), "label")
     for lang in LANGS:
         if len(label.get(lang)) > LABEL_MAX:
@@ -196,7 +87,7 @@ def _label(f: _File, node: LineDict) -> Text:
     return label
 
 
-def _topic(f: _File, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
+def _topic(f: FileChecks, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
     node = f.mapping(doc, 1, "a topic file")
     if node is None:
         return None
@@ -233,7 +124,7 @@ def _topic(f: _File, doc: Any, handlers: frozenset[str] | None) -> Topic | None:
     )
 
 
-def _codes(f: _File, doc: Any, code_lines: dict[str, tuple[str, int]]) -> list[CodeInfo]:
+def _codes(f: FileChecks, doc: Any, code_lines: dict[str, tuple[str, int]]) -> list[CodeInfo]:
     node = f.mapping(doc, 1, "a code file")
     if node is None:
         return []
@@ -275,7 +166,7 @@ def _codes(f: _File, doc: Any, code_lines: dict[str, tuple[str, int]]) -> list[C
     return out
 
 
-def _ui(f: _File, doc: Any, required: frozenset[str]) -> dict[str, Text]:
+def _ui(f: FileChecks, doc: Any, required: frozenset[str]) -> dict[str, Text]:
     node = f.mapping(doc, 1, "ui.yaml")
     if node is None:
         return {}
@@ -285,7 +176,7 @@ def _ui(f: _File, doc: Any, required: frozenset[str]) -> dict[str, Text]:
     return strings
 
 
-def _vocabulary(f: _File, doc: Any) -> Vocabulary:
+def _vocabulary(f: FileChecks, doc: Any) -> Vocabulary:
     node = f.mapping(doc, 1, "vocabulary.yaml")
     if node is None:
         return Vocabulary()
@@ -312,9 +203,9 @@ def _vocabulary(f: _File, doc: Any) -> Vocabulary:
     return Vocabulary(synonyms=synonyms, out_of_scope=frozenset(fold(w) for w in out))
 
 
-def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[_File, Any]:
+def _read(path: Path, root: Path, problems: list[Problem]) -> tuple[FileChecks, Any]:
     shown = str(path.relative_to(root.parent)) if path.is_relative_to(root.parent) else str(path)
-    f = _File(shown, problems)
+    f = FileChecks(shown, problems)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

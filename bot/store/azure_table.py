@@ -31,7 +31,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableEntity, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from bot.store.base import EVENT_KINDS, Change, Record, StoreUnavailable
+from bot.store.base import EVENT_KINDS, Change, Record, StoreUnavailable, now_iso
 
 MAX_JSON_UNITS = 32_768  # 64 KiB of UTF-16: the largest string property Azure Tables accept
 MAX_KEY_UNITS = 512  # PartitionKey and RowKey: 1 KiB of UTF-16
@@ -45,10 +45,6 @@ KEY_ESCAPES = {
     code: f"%{code:02X}" for code in [*range(0x20), *range(0x7F, 0xA0), *map(ord, "%/\\#?")]
 }
 Entity = dict[str, Any]
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def utf16_units(text: str) -> int:

@@ -12,6 +12,7 @@ Every backend keeps these promises (tests/test_store.py runs one contract suite 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -20,6 +21,11 @@ Record = dict[str, Any]
 Change = Callable[[Record], Record | None]
 
 EVENT_KINDS = ("answer", "feedback", "unanswered", "escalation")
+
+
+def now_iso() -> str:
+    """The time stamp every record carries: UTC, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class StoreUnavailable(Exception):

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.store.base import EVENT_KINDS, Change, Record, StoreUnavailable
+from bot.store.base import EVENT_KINDS, Change, Record, StoreUnavailable, now_iso
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 50
@@ -31,10 +31,6 @@ CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, id);
 """
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class SqliteStore:
