@@ -14,7 +14,12 @@ from botbuilder.integration.aiohttp import (
 
 from bot.credentials import CachingCredentialFactory
 from bot.outbound import GiveUp, RetryingCloudAdapter, RetryPolicy
-from bot.patches import apply_msrest_patch, apply_openid_patch, apply_serializer_patch
+from bot.patches import (
+    apply_msrest_patch,
+    apply_openid_patch,
+    apply_send_copy_patch,
+    apply_serializer_patch,
+)
 from bot.settings import Settings
 from intents.language import choose_language
 from intents.model import Catalog
@@ -28,6 +33,7 @@ def create_adapter(
     apply_msrest_patch()
     apply_openid_patch()
     apply_serializer_patch()
+    apply_send_copy_patch()
     config = settings.sdk_config()
     # One credentials object (and outbound token) per app id instead of one per turn.
     auth = ConfigurationBotFrameworkAuthentication(

@@ -45,3 +45,19 @@ def test_retry_policy_is_built_as_before() -> None:
     assert (policy.total, policy.connect, policy.read, policy.backoff_factor) == (3, 3, 3, 0.8)
     assert "POST" in policy.method_whitelist
     assert ClientRetryPolicy().policy.status_forcelist is not policy.status_forcelist
+
+
+def test_sending_copies_the_activity_but_shares_the_card() -> None:
+    from botbuilder.core import turn_context
+
+    from bot.patches import apply_send_copy_patch
+
+    apply_send_copy_patch()
+    card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "x"}]}
+    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
+    copied = turn_context.deepcopy(activity)
+    assert copied is not activity
+    assert copied.attachments is not activity.attachments
+    assert copied.attachments[0].content is card  # built fresh per reply, never changed after
+    copied.text = "changed"
+    assert activity.text != "changed"
