@@ -43,6 +43,8 @@ def clean(text: str, limit: int = MAX_QUERY_CHARS) -> str:
 
 def fold(text: str) -> str:
     """Casefold and map æ/ø/å (and other accents) to ASCII so 'hoy' and 'høy' meet."""
+    if text.isascii():  # most chat text: nothing to decompose
+        return text.lower()
     text = text.casefold().translate(_FOLD)
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
