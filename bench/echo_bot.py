@@ -14,13 +14,13 @@ echoes it; there is no matching and no card.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 
 from aiohttp import web
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 
 from bot.adapter import create_adapter
+from bot.logs import chosen_format, configure_logging
 from bot.messages import make_messages_handler
 from bot.settings import Settings
 from intents.load import load_knowledge
@@ -45,26 +45,13 @@ def create_echo_app(settings: Settings) -> web.Application:
     return app
 
 
-def configure_bot_logging(settings: Settings) -> None:
-    """The logging of ``python -m bot``: bot/logs.py's set-up (text in local mode, JSON in
-    production, LOG_FORMAT to choose), or cli.py's basicConfig in a tree without bot/logs.py."""
-    try:
-        from bot.logs import chosen_format, configure_logging
-    except ImportError:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
-        return
-    configure_logging(settings.log_level, chosen_format(settings))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     args = parser.parse_args()
     settings = Settings.from_env(os.environ, host=args.host, port=args.port)
-    configure_bot_logging(settings)
+    configure_logging(settings.log_level, chosen_format(settings))
     web.run_app(create_echo_app(settings), host=settings.host, port=settings.port, print=None)
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 
 from aiohttp import web
 
+from bot.logs import chosen_format, configure_logging
 from bot.settings import Settings
 
 FIXED = json.dumps(
@@ -54,25 +54,13 @@ def create_fixed_app() -> web.Application:
     return app
 
 
-def configure_bot_logging(settings: Settings) -> None:
-    """The logging of ``python -m bot``: bot/logs.py's set-up (text in local mode, JSON in
-    production, LOG_FORMAT to choose), or cli.py's basicConfig in a tree without bot/logs.py."""
-    try:
-        from bot.logs import chosen_format, configure_logging
-    except ImportError:
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
-        return
-    configure_logging(settings.log_level, chosen_format(settings))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=3978)
     args = parser.parse_args()
-    configure_bot_logging(Settings.from_env(os.environ, host=args.host, port=args.port))
+    settings = Settings.from_env(os.environ, host=args.host, port=args.port)
+    configure_logging(settings.log_level, chosen_format(settings))
     web.run_app(create_fixed_app(), host=args.host, port=args.port, print=None)
 
 
