@@ -17,7 +17,6 @@ from intents.matcher import Match
 from intents.replies import ACTIONS, Answer, Clarify, Fallback, Menu, Reply, UnknownCode
 from intents.tickets import TICKET_ACTIONS
 
-LOG_FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {

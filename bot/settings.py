@@ -14,6 +14,7 @@ from intents.text import MAX_QUERY_CHARS
 
 APP_TYPES = ("SingleTenant", "MultiTenant", "UserAssignedMSI")
 STORES = ("sqlite", "azure-table")
+LOG_FORMATS = ("json", "text")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 DEFAULT_PORT = 3978
 DEFAULT_MAX_BODY = 256 * 1024
@@ -94,7 +95,7 @@ class Settings:
             problems.append(f"MAX_BODY_BYTES must be an integer >= 1024, got '{max_body}'")
             max_body = str(DEFAULT_MAX_BODY)
         log_format = env.get("LOG_FORMAT", "").strip().lower()
-        if log_format not in ("", "json", "text"):
+        if log_format and log_format not in LOG_FORMATS:
             problems.append(f"LOG_FORMAT must be json or text, got '{log_format}'")
             log_format = ""
         settings = cls(

@@ -12,7 +12,6 @@ Record = dict[str, Any]
 TicketAction = Literal["assign", "resolve", "reopen"]
 TICKET_ACTIONS: tuple[TicketAction, ...] = ("assign", "resolve", "reopen")
 TICKET_ID = re.compile(r"T-[0-9A-F]{6}")
-STATUSES = ("open", "assigned", "resolved")
 # Which actions each status allows; the ticket card shows exactly these buttons.
 ALLOWED: dict[str, tuple[TicketAction, ...]] = {
     "open": ("assign", "resolve"),
