@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -16,12 +15,13 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationParameters, ConversationReference
 
 from bot.metrics import Metrics
+from bot.report import gather_stats
 from bot.settings import Settings
 from bot.store.base import Record, Store, now_iso
 from intents.cards import Card
 from intents.knowledge import Knowledge
 from intents.model import Lang
-from intents.stats import compute_stats, stats_card
+from intents.stats import stats_card
 from intents.ticket_cards import info_card, status_text, ticket_card
 from intents.tickets import TICKET_ID, apply_action, new_ticket, ticket_id, with_card
 
@@ -277,15 +277,4 @@ class Helpdesk:
         kb = self.knowledge()
         if not self.in_helpdesk(ctx.activity, await self.registration()):
             return info_card(kb.catalog, "not_helpdesk", lang)
-        return stats_card(await self.collect_stats(), kb.catalog, lang)
-
-    async def collect_stats(self) -> Any:
-        kb = self.knowledge()
-        return compute_stats(
-            kb.catalog,
-            await self.store.list_events("answer"),
-            await self.store.list_events("feedback"),
-            await self.store.list_events("unanswered"),
-            await self.store.list_tickets(),
-            datetime.now(UTC),
-        )
+        return stats_card(await gather_stats(self.store, kb.catalog), kb.catalog, lang)

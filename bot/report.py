@@ -5,9 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.settings import Settings
+from bot.store.base import Store
 from bot.store.factory import create_store
 from intents.load import load_knowledge
-from intents.stats import compute_stats, format_stats
+from intents.model import Catalog
+from intents.stats import Stats, compute_stats, format_stats
+
+
+async def gather_stats(store: Store, catalog: Catalog) -> Stats:
+    """The statistics from what ``store`` holds now (for ``report`` and ``stats`` in chat)."""
+    return compute_stats(
+        catalog,
+        await store.list_events("answer"),
+        await store.list_events("feedback"),
+        await store.list_events("unanswered"),
+        await store.list_tickets(),
+        datetime.now(UTC),
+    )
 
 
 async def report(settings: Settings) -> str:
@@ -15,14 +29,7 @@ async def report(settings: Settings) -> str:
     store = create_store(settings)
     await store.open()
     try:
-        stats = compute_stats(
-            kb.catalog,
-            await store.list_events("answer"),
-            await store.list_events("feedback"),
-            await store.list_events("unanswered"),
-            await store.list_tickets(),
-            datetime.now(UTC),
-        )
+        stats = await gather_stats(store, kb.catalog)
     finally:
         await store.close()
     return format_stats(stats)

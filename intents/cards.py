@@ -138,18 +138,34 @@ def _answer(reply: Answer, catalog: Catalog, interactive: bool = True) -> Card:
     return card_shell(body)
 
 
-def _clarify(reply: Clarify, catalog: Catalog) -> Card:
-    lang = reply.lang
+def _topic_choice(
+    catalog: Catalog,
+    lang: Lang,
+    kind: str,
+    topics: Sequence[Topic],
+    action: str,
+    question: str,
+    note: str = "",
+) -> Card:
+    """Title and text ``{kind}_title``/``{kind}_text``, topic buttons, then escalation."""
     body = [
-        title_block(catalog.text("clarify_title", lang)),
-        text_block(catalog.text("clarify_text", lang)),
+        title_block(catalog.text(f"{kind}_title", lang)),
+        text_block(catalog.text(f"{kind}_text", lang)),
     ]
-    if reply.matched:
-        why = catalog.text("clarify_why", lang).format(terms=", ".join(reply.matched))
-        body.append(text_block(why, size="Small", isSubtle=True, spacing="Small"))
-    body.extend(_topic_buttons(reply.topics, lang, "choose", reply.question))
-    body.append(_actions(_escalate(catalog, lang, None, reply.question)))
+    if note:
+        body.append(text_block(note, size="Small", isSubtle=True, spacing="Small"))
+    body.extend(_topic_buttons(topics, lang, action, question))
+    body.append(_actions(_escalate(catalog, lang, None, question)))
     return card_shell(body)
+
+
+def _clarify(reply: Clarify, catalog: Catalog) -> Card:
+    why = ""
+    if reply.matched:
+        why = catalog.text("clarify_why", reply.lang).format(terms=", ".join(reply.matched))
+    return _topic_choice(
+        catalog, reply.lang, "clarify", reply.topics, "choose", reply.question, why
+    )
 
 
 def _unknown_code(reply: UnknownCode, catalog: Catalog) -> Card:
@@ -174,14 +190,7 @@ def _unknown_code(reply: UnknownCode, catalog: Catalog) -> Card:
 
 
 def _fallback(reply: Fallback, catalog: Catalog) -> Card:
-    lang = reply.lang
-    body = [
-        title_block(catalog.text("fallback_title", lang)),
-        text_block(catalog.text("fallback_text", lang)),
-    ]
-    body.extend(_topic_buttons(reply.topics, lang, "topic", reply.question))
-    body.append(_actions(_escalate(catalog, lang, None, reply.question)))
-    return card_shell(body)
+    return _topic_choice(catalog, reply.lang, "fallback", reply.topics, "topic", reply.question)
 
 
 def _menu(reply: Menu, catalog: Catalog) -> Card:
