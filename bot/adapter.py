@@ -17,7 +17,6 @@ from bot.outbound import GiveUp, RetryingCloudAdapter, RetryPolicy
 from bot.patches import (
     apply_msrest_patch,
     apply_openid_patch,
-    apply_send_copy_patch,
     apply_serializer_patch,
 )
 from bot.settings import Settings
@@ -33,7 +32,6 @@ def create_adapter(
     apply_msrest_patch()
     apply_openid_patch()
     apply_serializer_patch()
-    apply_send_copy_patch()
     config = settings.sdk_config()
     # One credentials object (and outbound token) per app id instead of one per turn.
     auth = ConfigurationBotFrameworkAuthentication(

@@ -10,12 +10,13 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ConversationParameters, ConversationReference
 
 from bot.metrics import Metrics
 from bot.report import gather_stats
+from bot.sending import card_message
 from bot.settings import Settings
 from bot.store.base import Record, Store, now_iso
 from intents.cards import Card
@@ -29,10 +30,6 @@ log = logging.getLogger(__name__)
 HELPDESK_KEY = "helpdesk"
 # Proactive calls need a bot id even when local mode has none (CloudAdapter's legacy path fails).
 LOCAL_BOT_ID = "local-mim-bot"
-
-
-def card_activity(card: Card) -> Activity:
-    return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
 def base_conversation(conversation_id: str) -> str:
@@ -194,7 +191,7 @@ class Helpdesk:
                     "channel": {"id": reg["channel_id"]},
                     "tenant": {"id": reg["tenant_id"]},
                 },
-                activity=card_activity(card),
+                activity=card_message(card),
                 tenant_id=reg.get("tenant_id") or None,
             )
             await self.adapter.create_conversation(
@@ -203,7 +200,7 @@ class Helpdesk:
         else:
             # Emulator or another channel: post into the registered conversation.
             async def send(turn: TurnContext) -> None:
-                sent = await turn.send_activity(card_activity(card))
+                sent = await turn.send_activity(card_message(card))
                 posted["reference"] = reg["reference"]
                 posted["activity_id"] = sent.id if sent else None
 
@@ -245,7 +242,7 @@ class Helpdesk:
         where = record.get("card") or {}
         if not where.get("activity_id"):
             return
-        updated = card_activity(ticket_card(record, self.knowledge().catalog, lang))
+        updated = card_message(ticket_card(record, self.knowledge().catalog, lang))
         updated.id = where["activity_id"]
         reference = ConversationReference().deserialize(where["reference"])
 
@@ -269,7 +266,7 @@ class Helpdesk:
         reference = ConversationReference().deserialize(record["asker_ref"])
 
         async def send(turn: TurnContext) -> None:
-            await turn.send_activity(card_activity(card))
+            await turn.send_activity(card_message(card))
 
         await self.adapter.continue_conversation(reference, send, self.bot_id)
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,13 +38,41 @@ def extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
 
 
+# Every formatted line pays for its timestamp and its values, and a turn writes two lines (the
+# access log and the turn): the formatters below avoid the standard library's slow paths
+# (strftime and a new JSON encoder per value or line) without changing what they print.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+
+
+class _SecondCache:
+    """The formatted part of a timestamp that only changes once a second."""
+
+    def __init__(self, render: Callable[[int], str]) -> None:
+        self._render = render
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, second: int) -> str:
+        if second != self._second:
+            self._text = self._render(second)
+            self._second = second
+        return self._text
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the extras, and any traceback."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._utc = _SecondCache(
+            lambda s: datetime.fromtimestamp(s, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        )
+
     def format(self, record: logging.LogRecord) -> str:
-        created = datetime.fromtimestamp(record.created, UTC)
+        second = int(record.created)
+        millis = min(999, int((record.created - second) * 1000))
         out: dict[str, Any] = {
-            "time": created.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": f"{self._utc(second)}.{millis:03d}Z",
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -52,11 +83,23 @@ class JsonFormatter(logging.Formatter):
             out["exc"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        return _ENCODER.encode(out)
 
 
 class TextFormatter(logging.Formatter):
     """The classic text line followed by the record's extras as ``key=value``."""
+
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None) -> None:
+        super().__init__(fmt, datefmt)
+        self._local = _SecondCache(
+            lambda s: time.strftime(self.default_time_format, self.converter(s))
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt:
+            return super().formatTime(record, datefmt)
+        # The standard "2026-11-26 07:33:22,123", formatted once a second instead of per line.
+        return f"{self._local(int(record.created))},{int(record.msecs):03d}"
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         line = super().formatMessage(record)
@@ -65,11 +108,23 @@ class TextFormatter(logging.Formatter):
         return line + "".join(f" {k}={_text_value(v)}" for k, v in extras(record).items())
 
 
+_UNQUOTED = frozenset(" \t\n\r\x0b\x0c\"'=")
+
+
 def _text_value(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    if text and not any(c.isspace() or c in "\"'=" for c in text):
+    kind = type(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float and math.isfinite(value):
+        return repr(value)  # what JSON writes for a finite float
+    text = value if kind is str else _ENCODER.encode(value)
+    if text and text.isprintable() and not any(c in _UNQUOTED for c in text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _ENCODER.encode(text)
 
 
 def chosen_format(settings: Settings) -> str:

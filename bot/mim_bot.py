@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ThumbnailCard
 from botbuilder.schema.teams import (
@@ -21,6 +21,7 @@ from bot.events import EventLog
 from bot.helpdesk import Helpdesk
 from bot.logs import TurnRecord, action_outcome, log_turn
 from bot.metrics import Metrics
+from bot.sending import card_message
 from bot.store.base import StoreUnavailable
 from intents.cards import Card, build_card
 from intents.commands import parse_command
@@ -44,10 +45,6 @@ from intents.tickets import TICKET_ACTIONS
 
 log = logging.getLogger(__name__)
 UNANSWERED_KEEP = 200  # characters of an unanswered question kept for content authors
-
-
-def card_message(card: Card) -> Activity:
-    return MessageFactory.attachment(CardFactory.adaptive_card(card))
 
 
 def message_text(activity: Activity, limit: int = MAX_QUERY_CHARS) -> str:

@@ -115,21 +115,26 @@ def _plain_copy(value: object) -> object:
 
 
 def apply_serializer_patch() -> None:
-    """Serialize plain JSON (an Adaptive Card's content) by copying it.
+    """Serialize plain JSON (an Adaptive Card's content) by copying it, or not at all.
 
     msrest's ``Serializer.serialize_object`` walks a card dict node by node through its generic
     type dispatch: ~0.75 ms for one answer card, paid again for every reply (the expectReplies
-    body, each POST). For dicts and lists of plain JSON its result equals a copy; anything else
-    (models, dates, tuples, odd keys) still goes the original way.
+    body, each POST). A ``SentCard`` (bot/sending.py) is plain JSON that is never changed, so it
+    is its own serialization. For other dicts and lists of plain JSON msrest's result equals a
+    copy; anything else (models, dates, tuples, odd keys) still goes the original way.
     """
     global _serializer_applied
     if _serializer_applied:
         return
     from msrest.serialization import Serializer
 
+    from bot.sending import SentCard
+
     original: Any = Serializer.serialize_object
 
     def serialize_object(self: Any, attr: object, **kwargs: object) -> object:
+        if type(attr) is SentCard:
+            return attr  # plain JSON that never changes after it is sent: nothing to copy
         if type(attr) in (dict, list):
             try:
                 return _plain_copy(attr)
@@ -139,29 +144,3 @@ def apply_serializer_patch() -> None:
 
     Serializer.serialize_object = serialize_object  # type: ignore[method-assign]
     _serializer_applied = True
-
-
-_send_copy_applied = False
-
-
-def apply_send_copy_patch() -> None:
-    """Let ``TurnContext.send_activities`` copy an activity without copying its card.
-
-    The SDK deep-copies every outgoing activity so that a caller changing it afterwards cannot
-    change what was sent. Our cards are built fresh for each reply and never touched after
-    sending, and deep-copying a ~5 KB card dict node by node is most of that copy (~0.1 ms a
-    reply). The activity itself is still copied; only attachment contents are shared.
-    """
-    global _send_copy_applied
-    if _send_copy_applied:
-        return
-    import copy
-
-    from botbuilder.core import turn_context
-
-    def copy_keeping_cards(activity: Any) -> Any:
-        memo = {id(a.content): a.content for a in getattr(activity, "attachments", None) or []}
-        return copy.deepcopy(activity, memo)
-
-    turn_context.deepcopy = copy_keeping_cards
-    _send_copy_applied = True

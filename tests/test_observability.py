@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -314,3 +315,25 @@ def test_log_format_is_json_in_production_and_text_locally_unless_set() -> None:
     assert chosen_format(Settings.from_env({**production, "LOG_FORMAT": "text"})) == "text"
     with pytest.raises(SettingsError, match="LOG_FORMAT must be json or text"):
         Settings.from_env({"LOG_FORMAT": "xml"})
+
+
+def test_fast_timestamps_read_as_the_standard_library_writes_them() -> None:
+    # The formatters cache the part of a timestamp that changes once a second.
+    for created in (0.0, 1764142402.0, 1764142402.1234, 1764142402.9996, 1764142403.5):
+        record = logging.LogRecord("bot.x", logging.INFO, __file__, 1, "m", (), None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        text = TextFormatter("%(asctime)s").format(record)
+        assert text == logging.Formatter("%(asctime)s").format(record)
+        when = datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+        assert json.loads(JsonFormatter().format(record))["time"] == when.replace("+00:00", "Z")
+
+
+def test_text_values_quote_what_would_break_a_key_value_line() -> None:
+    record = logging.LogRecord("bot.turn", logging.INFO, __file__, 1, "turn", (), None)
+    record.__dict__.update(
+        a=None, b=True, c=3, d=0.25, e=float("nan"), f="x=y", g="tab\there", h="ok-1", i=[1]
+    )
+
+    line = TextFormatter("%(message)s").format(record)
+
+    assert line == 'turn a=null b=true c=3 d=0.25 e=NaN f="x=y" g="tab\\there" h=ok-1 i=[1]'

@@ -50,14 +50,27 @@ def test_retry_policy_is_built_as_before() -> None:
 def test_sending_copies_the_activity_but_shares_the_card() -> None:
     from botbuilder.core import turn_context
 
-    from bot.patches import apply_send_copy_patch
+    from bot.sending import card_message
 
-    apply_send_copy_patch()
     card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "x"}]}
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(card))
-    copied = turn_context.deepcopy(activity)
+    activity = card_message(card)
+    copied = turn_context.deepcopy(activity)  # what the SDK does to every outgoing activity
     assert copied is not activity
     assert copied.attachments is not activity.attachments
-    assert copied.attachments[0].content is card  # built fresh per reply, never changed after
+    assert copied.attachments[0].content is activity.attachments[0].content
     copied.text = "changed"
     assert activity.text != "changed"
+
+
+def test_a_sent_card_is_its_own_serialization() -> None:
+    from bot.sending import SentCard, card_message
+
+    apply_serializer_patch()
+    kb = load_knowledge()
+    card = build_card(respond_to_text(kb, "6025", None), kb.catalog)
+    activity = card_message(card)
+    content = activity.attachments[0].content
+    assert type(content) is SentCard
+    body = activity.serialize()
+    assert body["attachments"][0]["content"] is content
+    assert json.loads(json.dumps(body))["attachments"][0]["content"] == card
