@@ -92,6 +92,8 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
         elif len(word) >= LONG_NAME and word.isalpha():
             # An exception name cut short or run on: ObjectAlreadyExists(Exception)
             found.extend(c for c in table.long_names if c.startswith(word) or word.startswith(c))
+        if word.partition("-")[0] not in table.families:
+            continue  # no hyphenated code starts like this: no need to join the next words
         for size in (2, 3, 4, 5, 6):
             if i + size <= limit:
                 dashed = "-".join(words[i : i + size])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -92,7 +92,8 @@ class Index:
 
     topic_ids: tuple[str, ...]
     terms: Mapping[str, _Term]
-    vocab: tuple[str, ...]
+    vocab: tuple[str, ...]  # single-word terms, sorted
+    by_length: tuple[tuple[str, ...], ...]  # the vocab again, by_length[n]: the words of n chars
     codes: CodeTable
     rules: TermRules
     out_of_scope: frozenset[str]
@@ -126,6 +127,8 @@ def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index
             for step in topic.steps[lang]:
                 add(rules.words(step), topic.id, STEP_FACTOR)
     n = len(catalog.topics)
+    vocab = tuple(sorted(t for t in raw if " " not in t))
+    longest = max((len(w) for w in vocab), default=0)
     terms = {
         term: _Term(weight=_weight(term, per_topic, n), topics=per_topic)
         for term, per_topic in raw.items()
@@ -133,7 +136,8 @@ def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index
     return Index(
         topic_ids=tuple(t.id for t in catalog.topics),
         terms=terms,
-        vocab=tuple(sorted(t for t in terms if " " not in t)),
+        vocab=vocab,
+        by_length=tuple(tuple(w for w in vocab if len(w) == n) for n in range(longest + 1)),
         codes=build_code_table(catalog),
         rules=rules,
         out_of_scope=frozenset(rules.synonyms.get(w, w) for w in catalog.vocabulary.out_of_scope),
@@ -224,12 +228,38 @@ def _resolve(index: Index, word: str) -> tuple[str, float] | None:
     pos = bisect.bisect_left(index.vocab, word)  # "objectalreadyexists" -> "...exception"
     if pos < len(index.vocab) and index.vocab[pos].startswith(word) and len(word) >= 6:
         return index.vocab[pos], 0.85
-    near = process.extractOne(
-        word, index.vocab, scorer=fuzz.ratio, score_cutoff=index.thresholds.fuzzy_token
-    )
+    near = nearest(index.by_length, word, index.thresholds.fuzzy_token)
     if near is not None:
         return near[0], near[1] / 100.0
     return None
+
+
+def nearest(
+    by_length: Sequence[Sequence[str]], word: str, cutoff: float
+) -> tuple[str, float] | None:
+    """The best ``fuzz.ratio`` match for ``word`` scoring at least ``cutoff``, the
+    alphabetically first among equals: what ``extractOne`` over the sorted vocabulary returns,
+    without scoring words too long or too short to reach the cutoff.
+
+    ratio = 100 * (1 - indel / (a + b)) and indel >= |a - b| for lengths a and b, so only
+    lengths with |a - b| <= (1 - cutoff / 100) * (a + b) can score ``cutoff``: with 84 that is
+    about a third of the vocabulary, and a third of the time.
+    """
+    n = len(word)
+    slack = max(0.0, 1.0 - cutoff / 100.0)
+    if slack >= 1.0:
+        lo, hi = 0, len(by_length)
+    else:  # one length of margin either side against rounding
+        lo = max(0, math.floor(n * (1 - slack) / (1 + slack)) - 1)
+        hi = math.ceil(n * (1 + slack) / (1 - slack)) + 1
+    best: tuple[str, float] | None = None
+    for words in by_length[lo : hi + 1]:
+        found = process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=cutoff)
+        if found is not None and (
+            best is None or found[1] > best[1] or (found[1] == best[1] and found[0] < best[0])
+        ):
+            best = (found[0], found[1])
+    return best
 
 
 def _by_words(index: Index, words: list[str]) -> Match:

@@ -37,13 +37,14 @@ import requests
 from fake_connector import FakeConnector, serve
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 from urllib3.util import parse_url
 
 from bot.app import create_app
 from bot.settings import DEFAULT_MAX_BODY, Settings, is_loopback_host
 from intents.cards import build_card
 from intents.load import DEFAULT_CONTENT, load_knowledge
-from intents.matcher import match
+from intents.matcher import match, nearest
 from intents.replies import (
     QUESTION_MAX_JSON,
     Answer,
@@ -305,6 +306,20 @@ def test_long_text_is_matched_on_its_start(text: str, tail: str) -> None:
 def test_match_candidates_are_best_first(text: str) -> None:
     scores = [c.score for c in match(KB.index, text).candidates]
     assert scores == sorted(scores, reverse=True)
+
+
+@FAST
+@given(
+    word=st.one_of(st.sampled_from(KB.index.vocab), st.text(alphabet="abcdeilnorst-", max_size=30)),
+    edit=st.text(alphabet="aeiostx", max_size=3),
+    cutoff=st.sampled_from([0.0, 50.0, 70.0, 84.0, 90.0, 100.0]),
+)
+def test_nearest_term_is_what_a_full_scan_finds(word: str, edit: str, cutoff: float) -> None:
+    # The length filter only skips words that cannot reach the cutoff: same word, same score.
+    query = word[: len(word) // 2] + edit + word[len(word) // 2 :]
+    full = process.extractOne(query, KB.index.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
+    found = nearest(KB.index.by_length, query, cutoff)
+    assert found == (None if full is None else (full[0], full[1]))
 
 
 # ---- 2. replies and cards -------------------------------------------------------------------
