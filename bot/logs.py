@@ -194,16 +194,21 @@ def log_turn(
     activity_id: str | None, conversation_id: str | None, turn: TurnRecord, seconds: float
 ) -> None:
     """The one INFO line per turn; the user's raw text only in a second line at DEBUG."""
-    turn_log.info(
-        "turn",
-        extra={
+    if turn_log.isEnabledFor(logging.INFO):
+        fields = {
             "activity_id": activity_id,
             "conversation_id": conversation_id,
             "outcome": turn.outcome,
             "intent": turn.intent,
             "score": None if turn.score is None else round(turn.score, 3),
             "latency_ms": round(seconds * 1000, 1),
-        },
-    )
+        }
+        # Made and handled directly: the line's source is known, so logging need not walk the
+        # stack to find it (Logger.info would, on every turn).
+        turn_log.handle(
+            turn_log.makeRecord(
+                turn_log.name, logging.INFO, __file__, 0, "turn", (), None, extra=fields
+            )
+        )
     if turn.text is not None:
         turn_log.debug("turn text", extra={"activity_id": activity_id, "text": turn.text})

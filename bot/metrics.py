@@ -68,9 +68,15 @@ class Metrics:
             self.reloads.labels(result)
         self.last_reload_ok.set(1)
         self.last_reload = "none"  # "ok" or "refused" once a reload was tried
+        # (outcome, topic) -> its counter; bounded, as both labels come from fixed sets.
+        self._turn_children: dict[tuple[str, str], Counter] = {}
 
     def turn(self, outcome: str, topic: str | None, seconds: float) -> None:
-        self.turns.labels(outcome, topic or NO_TOPIC).inc()
+        key = (outcome, topic or NO_TOPIC)
+        child = self._turn_children.get(key)
+        if child is None:  # labels() validates and locks on every call: once per pair is enough
+            child = self._turn_children[key] = self.turns.labels(*key)
+        child.inc()
         self.turn_seconds.observe(seconds)
 
     def content(self, topics: int) -> None:
