@@ -11,7 +11,6 @@ MAX_QUERY_CHARS = 2000
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 # Keep letters, digits and the characters codes are made of ('-' in status strings, '.' in builds).
 _NOT_WORD = re.compile(r"[^a-z0-9\-.]+")
-_EDGE = re.compile(r"^[\-.]+|[\-.]+$")
 _VERSION = re.compile(r"^\d+(?:\.\d+)+$")
 _PARTS = re.compile(r"[\-.]+")
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -38,6 +37,8 @@ def clean(text: str, limit: int = MAX_QUERY_CHARS) -> str:
     text = _MENTION.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():  # nearly every message: nothing to replace
+        return text
     return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
@@ -54,7 +55,7 @@ def tokens(text: str) -> list[str]:
     """Folded word tokens; hyphenated status strings and dotted build numbers stay whole."""
     out = []
     for raw in _NOT_WORD.split(fold(text)):
-        token = _EDGE.sub("", raw)
+        token = raw.strip("-.")  # hyphens and dots only inside a token
         if token:
             out.append(token)
     return out

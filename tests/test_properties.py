@@ -26,6 +26,7 @@ import logging
 import re
 import shutil
 import threading
+import unicodedata
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -57,7 +58,7 @@ from intents.replies import (
     respond_to_action,
     respond_to_text,
 )
-from intents.text import MAX_QUERY_CHARS, clean
+from intents.text import MAX_QUERY_CHARS, clean, fold, tokens
 from intents.ticket_cards import ticket_card
 from intents.tickets import apply_action, new_ticket
 
@@ -320,6 +321,27 @@ def test_nearest_term_is_what_a_full_scan_finds(word: str, edit: str, cutoff: fl
     full = process.extractOne(query, KB.index.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
     found = nearest(KB.index.by_length, query, cutoff)
     assert found == (None if full is None else (full[0], full[1]))
+
+
+@FAST
+@given(text=st.one_of(mixed_text, texts))
+@example(text="--stopped-server.. -. 4.1.3559.0. \u2028x\x00")
+def test_tokens_and_clean_fast_paths_agree_with_the_plain_definitions(text: str) -> None:
+    # tokens(): split on non-word characters, then drop leading/trailing hyphens and dots.
+    expected = [
+        t
+        for t in (
+            re.sub(r"^[-.]+|[-.]+$", "", raw) for raw in re.split(r"[^a-z0-9\-.]+", fold(text))
+        )
+        if t
+    ]
+    assert tokens(text) == expected
+    # clean(): every character that is not printable becomes a space.
+    normal = unicodedata.normalize(
+        "NFKC",
+        re.sub(r"<[^>]{0,200}>", " ", re.sub(r"(?is)<at>.*?</at>", " ", text[:MAX_QUERY_CHARS])),
+    )
+    assert clean(text) == "".join(c if c.isprintable() else " " for c in normal)
 
 
 # ---- 2. replies and cards -------------------------------------------------------------------
