@@ -656,3 +656,22 @@ async def test_unreachable_connector_is_502_and_the_loop_stays_free(
     assert body["error"] == "could not deliver the reply"
     assert len(body["ref"]) == 12
     assert elapsed < 30, f"delivery failure took {elapsed:.1f} s"
+
+
+def test_turn_results_are_json_whatever_encoder_writes_them() -> None:
+    from bot.messages import json_body
+    from bot.sending import SentCard
+
+    card = SentCard(
+        {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "Hei, på nytt"}]}
+    )
+    body = {"activities": [{"type": "message", "attachments": [{"content": card}]}]}
+    fast = json_body(body, 200)
+    assert fast.status == 200
+    assert fast.content_type == "application/json"
+    assert fast.charset == "utf-8"
+    assert isinstance(fast.body, bytes)
+    assert json.loads(fast.body) == body
+    # What orjson refuses still goes out, through the standard library.
+    odd = {"big": 2**70, "ok": True}
+    assert json.loads(json_body(odd, 200).body) == odd  # type: ignore[arg-type]
