@@ -5,7 +5,8 @@ Run: .venv/bin/python bench/echo_bot.py [--host 127.0.0.1] [--port P]
 Everything except the bot logic is the real bot's: Settings from the environment (local mode),
 bot/adapter.py ``create_adapter`` (which applies the msrest patch of bot/patches.py and installs
 the same turn error handler), bot/messages.py's /api/messages handler, the same aiohttp
-``run_app`` with the same logging set-up (so aiohttp's access log costs both the same), and the
+``run_app`` with the same logging set-up and access log class (the echo has no turn line, so it
+keeps aiohttp's access line per request, as the bot keeps its turn line), and the
 same content loaded at start (the adapter's error handler needs the catalog; it also makes the
 resident memory comparable). The bot answers every message with one plain-text message that
 echoes it; there is no matching and no card.
@@ -20,7 +21,7 @@ from aiohttp import web
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 
 from bot.adapter import create_adapter
-from bot.logs import chosen_format, configure_logging
+from bot.logs import AccessLogger, chosen_format, configure_logging
 from bot.messages import make_messages_handler
 from bot.settings import Settings
 from intents.load import load_knowledge
@@ -52,7 +53,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env(os.environ, host=args.host, port=args.port)
     configure_logging(settings.log_level, chosen_format(settings))
-    web.run_app(create_echo_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        create_echo_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log_class=AccessLogger,
+    )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ No botbuilder, no parsing: the handler reads the request body and answers what t
 answer in shape only. A body that mentions ``expectReplies`` (the delivery mode) gets 200 with a
 fixed ``{"activities": [...]}`` (one message); any other body gets 201 with no body, as the bot
 does in normal mode (nothing is sent to a connector). The server runs with the same
-``run_app`` and logging set-up as the bot (aiohttp's access log included), so the difference
+``run_app`` and logging set-up as the bot (its access log class included), so the difference
 to the bot is the Bot Framework turn, not the HTTP stack.
 """
 
@@ -18,7 +18,7 @@ import os
 
 from aiohttp import web
 
-from bot.logs import chosen_format, configure_logging
+from bot.logs import AccessLogger, chosen_format, configure_logging
 from bot.settings import Settings
 
 FIXED = json.dumps(
@@ -61,7 +61,13 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings.from_env(os.environ, host=args.host, port=args.port)
     configure_logging(settings.log_level, chosen_format(settings))
-    web.run_app(create_fixed_app(), host=args.host, port=args.port, print=None)
+    web.run_app(
+        create_fixed_app(),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log_class=AccessLogger,
+    )
 
 
 if __name__ == "__main__":

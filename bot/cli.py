@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.app import create_app
 from bot.chat import run_chat
 from bot.doctor import run_doctor
-from bot.logs import chosen_format, configure_logging
+from bot.logs import AccessLogger, chosen_format, configure_logging
 from bot.report import report
 from bot.settings import Settings, SettingsError
 from bot.store.base import StoreUnavailable
@@ -81,5 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     else:
         log.info("production mode: app %s (%s)", settings.app_id, settings.app_type)
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, access_log_class=AccessLogger
+    )
     return 0

@@ -11,9 +11,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from aiohttp import web, web_log
 
 from bot.settings import Settings
 from intents.matcher import Match
@@ -31,6 +34,21 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 _SELF_DESCRIBING = frozenset({"aiohttp.access"})
 
 turn_log = logging.getLogger("bot.turn")
+
+# One line per turn, not two: the messages handler marks a request whose turn wrote the turn
+# line (which says more than aiohttp's access line), and AccessLogger leaves that request out.
+# Requests that never became a turn, or failed, keep their access line.
+turn_logged: ContextVar[bool] = ContextVar("turn_logged", default=False)
+TURN_LOGGED = web.RequestKey("turn_logged", bool)
+
+
+class AccessLogger(web_log.AccessLogger):
+    """aiohttp's access log, without the line for a request its turn line already covers."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        if request.get(TURN_LOGGED, False) and response.status < 400:
+            return
+        super().log(request, response, time)
 
 
 def extras(record: logging.LogRecord) -> dict[str, Any]:
@@ -210,5 +228,6 @@ def log_turn(
                 turn_log.name, logging.INFO, __file__, 0, "turn", (), None, extra=fields
             )
         )
+        turn_logged.set(True)
     if turn.text is not None:
         turn_log.debug("turn text", extra={"activity_id": activity_id, "text": turn.text})

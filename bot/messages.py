@@ -21,6 +21,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from msrest.serialization import Model
 
+from bot.logs import TURN_LOGGED, turn_logged
 from bot.settings import Settings, is_loopback_host
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ def make_messages_handler(
             # surface as KeyError/IndexError/jwt errors from inside it: all are the caller's.
             log.info("unauthorized activity=%s: %s", activity.id, type(exc).__name__)
             return _reject(401, "missing or invalid Bot Framework token")
+        turn_logged.set(False)
         try:
             response = await adapter.process_activity(auth, activity, bot.on_turn)
         except Exception:
@@ -147,6 +149,8 @@ def make_messages_handler(
             return web.json_response(
                 {"error": "could not deliver the reply", "ref": ref}, status=502
             )
+        if turn_logged.get():
+            request[TURN_LOGGED] = True  # the access log can leave this request out
         if response is None:
             return web.Response(status=201)
         if int(response.status) == 501:

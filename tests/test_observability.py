@@ -3,6 +3,7 @@ latency; the user's words only at DEBUG), /readyz, and the Prometheus metrics at
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -15,11 +16,18 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from fake_connector import FakeConnector, serve
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.app import create_app
-from bot.logs import JsonFormatter, TextFormatter, action_outcome, chosen_format
+from bot.logs import (
+    AccessLogger,
+    JsonFormatter,
+    TextFormatter,
+    action_outcome,
+    chosen_format,
+)
 from bot.settings import Settings, SettingsError
 from bot.store.sqlite import SqliteStore
 from intents.knowledge import Knowledge
@@ -129,6 +137,39 @@ async def test_a_turn_logs_one_json_line_with_ids_outcome_score_and_no_text(
     assert isinstance(turn["score"], float)
     assert turn["score"] > 0
     assert turn["latency_ms"] >= 0
+
+
+async def test_a_turn_writes_one_line_and_requests_without_a_turn_keep_their_access_line(
+    kb: Knowledge, tmp_path: Path, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The server as `python -m bot` runs it: with the bot's access log class.
+    app = create_app(Settings(port=0, sqlite_path=tmp_path / "bot.db"), kb)
+    runner = web.AppRunner(app, access_log_class=AccessLogger)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        bot = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        with caplog.at_level(logging.INFO):
+            await ask(http, bot, id="act-one-line", text="6025")
+            bad = {"Content-Type": "application/json"}
+            async with http.post(f"{bot}/api/messages", data=b"{", headers=bad) as resp:
+                assert resp.status == 400
+            async with http.get(f"{bot}/healthz") as resp:
+                assert resp.status == 200
+            for _ in range(100):  # the access line follows the response
+                if any("/healthz" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.02)
+    finally:
+        await runner.cleanup()
+
+    turns = [r for r in caplog.records if r.name == "bot.turn"]
+    access = [r.getMessage() for r in caplog.records if r.name == "aiohttp.access"]
+    assert [r.__dict__["activity_id"] for r in turns] == ["act-one-line"]
+    assert len(access) == 2
+    assert '"POST /api/messages' in access[0]
+    assert " 400 " in access[0]
+    assert '"GET /healthz' in access[1]
 
 
 async def test_the_users_words_are_logged_at_debug_only(
