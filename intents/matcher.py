@@ -84,6 +84,8 @@ MIN_PREFIX = 4
 class _Term:
     weight: float
     topics: Mapping[str, float]
+    # Per topic: (topic factor, coverage = weight * min(1, factor)), precomputed for _by_words.
+    shares: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,7 @@ def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index
     n = len(catalog.topics)
     vocab = tuple(sorted(t for t in raw if " " not in t))
     longest = max((len(w) for w in vocab), default=0)
-    terms = {
-        term: _Term(weight=_weight(term, per_topic, n), topics=per_topic)
-        for term, per_topic in raw.items()
-    }
+    terms = {term: _term(_weight(term, per_topic, n), per_topic) for term, per_topic in raw.items()}
     return Index(
         topic_ids=tuple(t.id for t in catalog.topics),
         terms=terms,
@@ -143,6 +142,11 @@ def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index
         out_of_scope=frozenset(rules.synonyms.get(w, w) for w in catalog.vocabulary.out_of_scope),
         thresholds=thresholds or Thresholds(),
     )
+
+
+def _term(weight: float, per_topic: Mapping[str, float]) -> _Term:
+    shares = tuple((t, f, weight * min(1.0, f)) for t, f in per_topic.items())
+    return _Term(weight=weight, topics=per_topic, shares=shares)
 
 
 def _weight(term: str, per_topic: Mapping[str, float], n_topics: int) -> float:
@@ -268,8 +272,8 @@ def _by_words(index: Index, words: list[str]) -> Match:
     seq = [w for w in index.rules.words(text, negation=True) if not w.isdigit()][:MAX_QUERY_WORDS]
     query_weight = 0.0
     outside = 0
-    evidence: dict[str, dict[str, float]] = {t: {} for t in index.topic_ids}
-    covered = dict.fromkeys(index.topic_ids, 0.0)
+    evidence: dict[str, dict[str, float]] = {}  # topic -> term -> weight, touched topics only
+    covered: dict[str, float] = {}
     resolved: set[str] = set()
     for word in dict.fromkeys([*seq, *index.rules.compounds_in(seq)]):
         if word in index.out_of_scope:
@@ -285,12 +289,18 @@ def _by_words(index: Index, words: list[str]) -> Match:
         resolved.add(term)
         info = index.terms[term]
         query_weight += info.weight
-        for topic, topic_factor in info.topics.items():
-            evidence[topic][term] = info.weight * factor * topic_factor
-            covered[topic] += info.weight * min(1.0, topic_factor)
+        for topic, topic_factor, coverage in info.shares:
+            if topic in evidence:
+                evidence[topic][term] = info.weight * factor * topic_factor
+                covered[topic] += coverage
+            else:
+                evidence[topic] = {term: info.weight * factor * topic_factor}
+                covered[topic] = coverage
     penalty = th.out_of_scope_penalty**outside
     scored = []
-    for topic in index.topic_ids:
+    for topic in index.topic_ids:  # a topic no word touched scores 0 and is no candidate
+        if topic not in evidence:
+            continue
         strength = sum(evidence[topic].values())
         coverage = min(1.0, covered[topic] / query_weight) if query_weight else 0.0
         confidence = 1.0 - math.exp(-strength / th.evidence_scale)
