@@ -23,10 +23,12 @@ STOPWORDS = frozenset(
     which who whom how why when where do does did doing done have has had can could should would
     will shall may might must not no yes so than then too very just also only about into over
     after before again any all some such get gets got getting please hi hello hey thanks thank
+    because since while though although whether unless until
     og eller men at av til i pa på med for fra som er var vaere være blir ble det den de dette
     disse der her jeg meg min mitt mine vi oss du deg dere han hun hva hvilken hvilke hvem hvordan
     hvorfor nar når hvor gjor gjør gjorde har hadde kan kunne skal skulle vil ville ikke
     ja nei sa så enn ogsa også bare om etter for inn ut opp hei takk noe noen alle en et ei hele
+    fordi siden mens selv enda likevel egentlig altsa altså jo vel
     """.split()
 )
 
