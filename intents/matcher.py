@@ -268,8 +268,8 @@ def nearest(
 
 def _by_words(index: Index, words: list[str]) -> Match:
     th = index.thresholds
-    text = " ".join(words)
-    seq = [w for w in index.rules.words(text, negation=True) if not w.isdigit()][:MAX_QUERY_WORDS]
+    seq = [w for w in index.rules.words_of(words, negation=True) if not w.isdigit()]
+    seq = seq[:MAX_QUERY_WORDS]
     query_weight = 0.0
     outside = 0
     evidence: dict[str, dict[str, float]] = {}  # topic -> term -> weight, touched topics only

@@ -3,10 +3,10 @@ author-chosen multi-word keywords ("stack trace", "full sync") recognised as one
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from intents.text import content_tokens
+from intents.text import content_words, tokens
 
 MAX_PHRASE = 5
 
@@ -27,7 +27,11 @@ class TermRules:
 
     def words(self, text: str, negation: bool = False) -> list[str]:
         """Content words with synonyms applied, in order (negated ones dropped if asked)."""
-        raw = content_tokens(text, negation)
+        return self.words_of(tokens(text), negation)
+
+    def words_of(self, words: Sequence[str], negation: bool = False) -> list[str]:
+        """``words`` of text already split by ``tokens``."""
+        raw = content_words(words, negation)
         out: list[str] = []
         i = 0
         while i < len(raw):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 # Matching looks at the start of a message only; a pasted log can be megabytes long.
 MAX_QUERY_CHARS = 2000
@@ -75,9 +76,13 @@ def content_tokens(text: str, negation: bool = False) -> list[str]:
     With ``negation``, the content words right after "not"/"ikke" are dropped: "the AD MA,
     not the FIM MA" is not about the FIM MA.
     """
+    return content_words(tokens(text), negation)
+
+
+def content_words(words: Sequence[str], negation: bool = False) -> list[str]:
+    """``content_tokens`` of text already split by ``tokens``."""
     out: list[str] = []
     skip = 0
-    words = tokens(text)
     for i, token in enumerate(words):
         after = words[i + 1] if i + 1 < len(words) else ""
         if negation and token in NEGATIONS and after in NEGATED_NOUN_START:
