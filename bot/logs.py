@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -53,7 +54,7 @@ class AccessLogger(web_log.AccessLogger):
 
 def extras(record: logging.LogRecord) -> dict[str, Any]:
     """The structured fields a record was given with ``extra=``."""
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and k[:1] != "_"}
 
 
 # Every formatted line pays for its timestamp and its values, and a turn writes two lines (the
@@ -126,7 +127,7 @@ class TextFormatter(logging.Formatter):
         return line + "".join(f" {k}={_text_value(v)}" for k, v in extras(record).items())
 
 
-_UNQUOTED = frozenset(" \t\n\r\x0b\x0c\"'=")
+_NEEDS_QUOTES = re.compile(r"[\s\"'=]")
 
 
 def _text_value(value: Any) -> str:
@@ -140,7 +141,7 @@ def _text_value(value: Any) -> str:
     if kind is float and math.isfinite(value):
         return repr(value)  # what JSON writes for a finite float
     text = value if kind is str else _ENCODER.encode(value)
-    if text and text.isprintable() and not any(c in _UNQUOTED for c in text):
+    if text and text.isprintable() and not _NEEDS_QUOTES.search(text):
         return text
     return _ENCODER.encode(text)
 
