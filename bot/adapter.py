@@ -17,6 +17,7 @@ from bot.outbound import GiveUp, RetryingCloudAdapter, RetryPolicy
 from bot.patches import (
     apply_msrest_patch,
     apply_openid_patch,
+    apply_request_body_patch,
     apply_serializer_patch,
 )
 from bot.settings import Settings
@@ -31,6 +32,7 @@ def create_adapter(
 ) -> CloudAdapter:
     apply_msrest_patch()
     apply_openid_patch()
+    apply_request_body_patch()
     apply_serializer_patch()
     config = settings.sdk_config()
     # One credentials object (and outbound token) per app id instead of one per turn.

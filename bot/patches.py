@@ -40,6 +40,42 @@ def apply_msrest_patch() -> None:
     _applied = True
 
 
+_body_applied = False
+
+
+def apply_request_body_patch() -> None:
+    """Encode the JSON body of outgoing connector requests with orjson.
+
+    msrest's ``ClientRequest.add_content`` runs ``json.dumps`` over every reply the bot POSTs or
+    PUTs (a ~5 KB card each); orjson writes the same JSON in about a tenth of the time. The body
+    goes out as UTF-8 bytes with a Content-Length in bytes (msrest counted characters, which
+    matched only because ``json.dumps`` escapes everything beyond ASCII). Anything orjson
+    refuses still takes msrest's way.
+    """
+    global _body_applied
+    if _body_applied:
+        return
+    import orjson
+    from msrest.universal_http import ClientRequest
+
+    original: Any = ClientRequest.add_content
+
+    def add_content(self: Any, data: object) -> None:
+        if type(data) in (dict, list):
+            try:
+                body = orjson.dumps(data)
+            except TypeError:  # orjson.JSONEncodeError is a TypeError
+                pass
+            else:
+                self.data = body
+                self.headers["Content-Length"] = str(len(body))
+                return
+        original(self, data)
+
+    ClientRequest.add_content = add_content  # type: ignore[method-assign]
+    _body_applied = True
+
+
 _openid_applied = False
 METADATA_TIMEOUT_S = 10.0
 

@@ -74,3 +74,21 @@ def test_a_sent_card_is_its_own_serialization() -> None:
     body = activity.serialize()
     assert body["attachments"][0]["content"] is content
     assert json.loads(json.dumps(body))["attachments"][0]["content"] == card
+
+
+def test_request_bodies_are_the_same_json_in_utf8_bytes() -> None:
+    from msrest.universal_http import ClientRequest
+
+    from bot.patches import apply_request_body_patch
+
+    apply_request_body_patch()
+    request = ClientRequest("POST", "http://127.0.0.1:9/v3/conversations/c/activities/a")
+    body = {"type": "message", "text": "Passordet blir ikke synkronisert på DC-en, hendelse 6025"}
+    request.add_content(body)
+    assert isinstance(request.data, bytes)
+    assert json.loads(request.data) == body
+    assert request.headers["Content-Length"] == str(len(request.data))  # bytes, not characters
+    # What orjson refuses goes msrest's way: the standard library's text.
+    odd = ClientRequest("POST", "http://127.0.0.1:9/")
+    odd.add_content({"big": 2**70})
+    assert odd.data == json.dumps({"big": 2**70})
