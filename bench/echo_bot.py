@@ -21,6 +21,7 @@ from aiohttp import web
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 
 from bot.adapter import create_adapter
+from bot.app import ADAPTER, BOT
 from bot.logs import AccessLogger, chosen_format, configure_logging
 from bot.messages import make_messages_handler
 from bot.settings import Settings
@@ -40,8 +41,9 @@ async def healthz(request: web.Request) -> web.Response:
 def create_echo_app(settings: Settings) -> web.Application:
     kb = load_knowledge(settings.content_dir)
     app = web.Application(client_max_size=settings.max_body_bytes)
-    adapter = create_adapter(settings, kb.catalog)
-    app.router.add_post("/api/messages", make_messages_handler(settings, adapter, EchoBot()))
+    adapter, bot = create_adapter(settings, kb.catalog), EchoBot()
+    app[ADAPTER], app[BOT] = adapter, bot
+    app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
     return app
 

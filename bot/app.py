@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from botbuilder.core import Bot
+from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot.adapter import create_adapter
 from bot.events import EventLog
@@ -27,6 +29,9 @@ METRICS = web.AppKey("metrics", Metrics)
 SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", Store)
 EVENTS = web.AppKey("events", EventLog)
+# The turn's parts behind /api/messages, for tools that drive turns without HTTP (bench/turn.py).
+ADAPTER = web.AppKey("adapter", CloudAdapter)
+BOT = web.AppKey("bot", Bot)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -56,6 +61,7 @@ def create_app(
     app[EVENTS] = EventLog(app[STORE])
     bot = MimBot(ref.get, helpdesk, metrics, app[EVENTS])
     app.cleanup_ctx.append(_store_lifecycle)
+    app[ADAPTER], app[BOT] = adapter, bot
     app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
     add_observability(app, ref, app[STORE], metrics)

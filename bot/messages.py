@@ -98,7 +98,7 @@ def parse_activity(body: bytes) -> Activity | str:
     return activity
 
 
-def _invoke_body(body: Any) -> Any:
+def invoke_body(body: Any) -> Any:
     # Serialise only msrest models: expectReplies bodies arrive already as plain dicts.
     if isinstance(body, Model):
         model: Any = body
@@ -158,7 +158,7 @@ def make_messages_handler(
             # is what is unsupported, so answer 4xx with a reason, not a 5xx.
             return _reject(400, f"unsupported invoke '{activity.name}'")
         try:
-            body_out = _invoke_body(response.body)
+            body_out = invoke_body(response.body)
         except ValueError:  # msrest's SerializationError, e.g. the SDK's own error response
             # for an adaptiveCard/action invoke without a value holds an Exception object.
             status = int(response.status)
