@@ -141,7 +141,13 @@ def make_messages_handler(
         turn_logged.set(False)
         try:
             response = await adapter.process_activity(auth, activity, bot.on_turn)
-        except Exception:
+        except Exception as exc:
+            if activity.type == "invoke" and isinstance(exc, ValueError):
+                # msrest's SerializationError: the SDK cannot serialise its own error answer
+                # to a malformed invoke (an adaptiveCard/action without a value holds an
+                # Exception), which in expectReplies mode surfaces here. The caller's fault.
+                log.info("invalid invoke activity=%s name=%s", activity.id, activity.name)
+                return _reject(400, "invalid invoke request")
             # The turn error handler already answered the user when it could; here the
             # failure happened on the way out (e.g. the connector is unreachable).
             ref = uuid.uuid4().hex[:12]

@@ -721,6 +721,7 @@ def activities(draw: st.DrawFn) -> dict[str, Any]:
 @given(activity=activities())
 @example(activity=base_activity(type="foo"))
 @example(activity=base_activity(value={"action": "escalate", "question": INJECTIONS[0]}))
+@example(activity=base_activity(type="invoke", name="adaptiveCard/action", text=""))
 def test_generated_activities(env: Env, activity: dict[str, Any]) -> None:
     mark = len(env.problems.records)
     calls = len(env.server.connector.calls)
