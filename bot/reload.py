@@ -119,11 +119,10 @@ def snapshot(root: Path) -> Snapshot:
     return found
 
 
-async def watch(reloader: Reloader, interval: float) -> None:
-    """Reload when content/ changes, once the change has held still for one interval (an editor
-    saving several files, or writing one in steps, gives one reload)."""
+async def watch(reloader: Reloader, interval: float, seen: Snapshot) -> None:
+    """Reload when content/ changes from ``seen``, once the change has held still for one
+    interval (an editor saving several files, or writing one in steps, gives one reload)."""
     root = reloader.content_dir
-    seen = await asyncio.to_thread(snapshot, root)
     pending: Snapshot | None = None
     while True:
         await asyncio.sleep(interval)
@@ -139,7 +138,9 @@ async def watch(reloader: Reloader, interval: float) -> None:
 
 async def on_file_change(reloader: Reloader) -> AsyncIterator[None]:
     """Run ``watch`` in the background while the app runs."""
-    task = asyncio.create_task(watch(reloader, WATCH_INTERVAL_S))
+    # The first look is taken before the app serves: a change made once it serves is a change.
+    seen = await asyncio.to_thread(snapshot, reloader.content_dir)
+    task = asyncio.create_task(watch(reloader, WATCH_INTERVAL_S, seen))
     try:
         yield
     finally:
