@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.integration.aiohttp import (
@@ -28,8 +29,13 @@ log = logging.getLogger(__name__)
 
 
 def create_adapter(
-    settings: Settings, catalog: Catalog, on_give_up: GiveUp | None = None
+    settings: Settings,
+    catalog: Catalog | Callable[[], Catalog],
+    on_give_up: GiveUp | None = None,
 ) -> CloudAdapter:
+    """The adapter; ``catalog`` (or a function giving the one being served, so that a content
+    reload also reaches the apology for a failed turn) supplies the turn error text."""
+    current = catalog if callable(catalog) else (lambda: catalog)
     apply_msrest_patch()
     apply_openid_patch()
     apply_request_body_patch()
@@ -57,7 +63,7 @@ def create_adapter(
             exc_info=error,
         )
         lang = choose_language("", activity.locale)
-        text = catalog.text("internal_error", lang).format(ref=ref)
+        text = current().text("internal_error", lang).format(ref=ref)
         await context.send_activity(MessageFactory.text(text))
 
     adapter.on_turn_error = on_turn_error

@@ -56,7 +56,7 @@ def create_app(
     app[KNOWLEDGE] = ref
     app[METRICS] = metrics
     app[STORE] = store or create_store(settings)
-    adapter = create_adapter(settings, kb.catalog, metrics.outbound_failed)
+    adapter = create_adapter(settings, lambda: ref.get().catalog, metrics.outbound_failed)
     helpdesk = Helpdesk(app[STORE], adapter, settings, ref.get, metrics)
     app[EVENTS] = EventLog(app[STORE])
     bot = MimBot(ref.get, helpdesk, metrics, app[EVENTS])

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from fake_connector import serve
 
+import bot.mim_bot
 import bot.reload
 from bot.app import KNOWLEDGE, METRICS, create_app
 from bot.reload import snapshot
@@ -205,3 +206,42 @@ def test_snapshot_sees_changed_added_and_removed_yaml(tmp_path: Path) -> None:
     second.unlink()
     assert str(second) not in snapshot(tmp_path)
     assert snapshot(tmp_path / "missing") == {}
+
+
+async def test_a_reload_also_reaches_the_apology_for_a_failed_turn(
+    start: Start, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bot.reload, "WATCH_INTERVAL_S", 3600.0)
+
+    async def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in a turn")
+
+    monkeypatch.setattr(bot.mim_bot.MimBot, "_on_text", broken)
+    running = await start()
+
+    async def apology() -> str:
+        activity = {
+            "type": "message",
+            "id": uuid.uuid4().hex,
+            "channelId": "emulator",
+            "serviceUrl": "http://127.0.0.1:9/",
+            "from": {"id": "user"},
+            "recipient": {"id": "bot"},
+            "conversation": {"id": "conv"},
+            "locale": "en-US",
+            "text": "6025",
+            "deliveryMode": "expectReplies",
+        }
+        async with running.http.post(f"{running.url}/api/messages", json=activity) as resp:
+            assert resp.status == 200
+            (reply,) = (await resp.json())["activities"]
+        text: str = reply["text"]
+        return text
+
+    assert (await apology()).startswith("Sorry, something went wrong on my side.")
+    ui = running.content / "ui.yaml"
+    old = "Sorry, something went wrong on my side."
+    ui.write_text(ui.read_text(encoding="utf-8").replace(old, "Oops, that failed."), "utf-8")
+    sighup()
+    await eventually(lambda: running.reloads("ok") == 1)
+    assert (await apology()).startswith("Oops, that failed. Please try again. Reference: ")
