@@ -64,7 +64,7 @@ def create_app(
     app[ADAPTER], app[BOT] = adapter, bot
     app.router.add_post("/api/messages", make_messages_handler(settings, adapter, bot))
     app.router.add_get("/healthz", healthz)
-    add_observability(app, ref, app[STORE], metrics)
+    add_observability(app, ref, app[STORE], metrics, settings.metrics_token)
     add_reload(app, Reloader(settings.content_dir, ref, metrics), watch_files=settings.local_mode)
     add_pages(app)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from typing import Any
 
@@ -45,9 +46,30 @@ async def _ping(store: Store) -> bool:
         return False
 
 
+def make_metrics(metrics: Metrics, token: str = "") -> Any:  # an aiohttp handler
+    """Prometheus text; with a ``token``, only for requests that carry it as a bearer token."""
+    scrape = make_aiohttp_handler(metrics.registry)
+    if not token:
+        return scrape
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return web.json_response(
+                {"error": "metrics need the bearer token METRICS_TOKEN"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+        response: web.StreamResponse = await scrape(request)
+        return response
+
+    return guarded
+
+
 def add_observability(
-    app: web.Application, ref: KnowledgeRef, store: Store, metrics: Metrics
+    app: web.Application, ref: KnowledgeRef, store: Store, metrics: Metrics, metrics_token: str = ""
 ) -> None:
-    """Route /readyz and /metrics."""
+    """Route /readyz (always open: platform probes call it) and /metrics."""
     app.router.add_get("/readyz", make_readyz(ref, store, metrics))
-    app.router.add_get("/metrics", make_aiohttp_handler(metrics.registry))
+    app.router.add_get("/metrics", make_metrics(metrics, metrics_token))

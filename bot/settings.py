@@ -72,6 +72,8 @@ class Settings:
     # Where the Bot Framework publishes its token signing keys; empty = the SDK's public cloud
     # default. Only tests (a local JWKS) and sovereign/private clouds need to set it.
     openid_metadata_url: str = ""
+    # When set, GET /metrics wants "Authorization: Bearer <token>" (Prometheus: authorization).
+    metrics_token: str = ""
 
     @property
     def local_mode(self) -> bool:
@@ -119,6 +121,7 @@ class Settings:
             helpdesk_channel_id=env.get("HELPDESK_CHANNEL_ID", "").strip(),
             helpdesk_service_url=env.get("HELPDESK_SERVICE_URL", "").strip(),
             openid_metadata_url=env.get("OPENID_METADATA_URL", "").strip(),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
         )
         problems.extend(settings.problems())
         if problems:

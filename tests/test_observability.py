@@ -280,6 +280,29 @@ async def test_readyz_is_503_not_500_when_the_ping_raises(
 # ---- /metrics ------------------------------------------------------------------------------
 
 
+async def test_metrics_can_require_a_bearer_token(
+    kb: Knowledge, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    token = "s3cret-metrics-token"
+    settings = Settings(port=0, sqlite_path=tmp_path / "bot.db", metrics_token=token)
+    async with serve(create_app(settings, kb)) as bot:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": token}):
+            async with http.get(f"{bot}/metrics", headers=headers) as resp:
+                assert resp.status == 401
+                assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+                assert "METRICS_TOKEN" in (await resp.json())["error"]
+        async with http.get(f"{bot}/metrics", headers={"Authorization": f"Bearer {token}"}) as resp:
+            assert resp.status == 200
+            assert "mimbot_turns_total" in await resp.text()
+        async with http.get(f"{bot}/readyz") as resp:
+            assert resp.status == 200  # probes carry no token
+
+
+def test_the_metrics_token_comes_from_the_environment() -> None:
+    assert Settings.from_env({"METRICS_TOKEN": " abc "}).metrics_token == "abc"
+    assert Settings.from_env({}).metrics_token == ""
+
+
 async def test_metrics_count_turns_by_outcome_and_topic_and_time_them(
     bot: str, http: aiohttp.ClientSession, kb: Knowledge
 ) -> None:
