@@ -40,6 +40,12 @@ class Running:
 
     async def title(self) -> str:
         """The title of the card the bot answers "6025" with, right now."""
+        reply = await self.ask("6025")
+        card = json.dumps(reply["attachments"][0]["content"], ensure_ascii=False)
+        return next(t for t in (OLD_TITLE, NEW_TITLE, FIXED_TITLE) if t in card)
+
+    async def ask(self, text: str) -> dict[str, Any]:
+        """The one reply activity to ``text`` (expectReplies)."""
         activity = {
             "type": "message",
             "id": uuid.uuid4().hex,
@@ -49,14 +55,13 @@ class Running:
             "recipient": {"id": "bot"},
             "conversation": {"id": "conv"},
             "locale": "en-US",
-            "text": "6025",
+            "text": text,
             "deliveryMode": "expectReplies",
         }
         async with self.http.post(f"{self.url}/api/messages", json=activity) as resp:
             assert resp.status == 200
             (reply,) = (await resp.json())["activities"]
-        card = json.dumps(reply["attachments"][0]["content"], ensure_ascii=False)
-        return next(t for t in (OLD_TITLE, NEW_TITLE, FIXED_TITLE) if t in card)
+        return dict(reply)
 
     async def ready(self) -> int:
         async with self.http.get(f"{self.url}/readyz") as resp:
@@ -220,23 +225,7 @@ async def test_a_reload_also_reaches_the_apology_for_a_failed_turn(
     running = await start()
 
     async def apology() -> str:
-        activity = {
-            "type": "message",
-            "id": uuid.uuid4().hex,
-            "channelId": "emulator",
-            "serviceUrl": "http://127.0.0.1:9/",
-            "from": {"id": "user"},
-            "recipient": {"id": "bot"},
-            "conversation": {"id": "conv"},
-            "locale": "en-US",
-            "text": "6025",
-            "deliveryMode": "expectReplies",
-        }
-        async with running.http.post(f"{running.url}/api/messages", json=activity) as resp:
-            assert resp.status == 200
-            (reply,) = (await resp.json())["activities"]
-        text: str = reply["text"]
-        return text
+        return str((await running.ask("6025"))["text"])
 
     assert (await apology()).startswith("Sorry, something went wrong on my side.")
     ui = running.content / "ui.yaml"
