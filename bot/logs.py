@@ -57,9 +57,9 @@ def extras(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in vars(record).items() if k not in _STANDARD and k[:1] != "_"}
 
 
-# Every formatted line pays for its timestamp and its values, and a turn writes two lines (the
-# access log and the turn): the formatters below avoid the standard library's slow paths
-# (strftime and a new JSON encoder per value or line) without changing what they print.
+# Every request writes a line (its turn line or its access line), each paying for a timestamp
+# and its values: the formatters below avoid the standard library's slow paths (strftime, and
+# a new JSON encoder per value or line) without changing what they print.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 
 

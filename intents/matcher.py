@@ -136,7 +136,7 @@ def build_index(catalog: Catalog, thresholds: Thresholds | None = None) -> Index
         topic_ids=tuple(t.id for t in catalog.topics),
         terms=terms,
         vocab=vocab,
-        by_length=tuple(tuple(w for w in vocab if len(w) == n) for n in range(longest + 1)),
+        by_length=tuple(tuple(w for w in vocab if len(w) == size) for size in range(longest + 1)),
         codes=build_code_table(catalog),
         rules=rules,
         out_of_scope=frozenset(rules.synonyms.get(w, w) for w in catalog.vocabulary.out_of_scope),
