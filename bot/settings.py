@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -52,7 +52,7 @@ def is_loopback_host(host: str) -> bool:
 @dataclass(frozen=True)
 class Settings:
     app_id: str = ""
-    app_password: str = ""
+    app_password: str = field(default="", repr=False)  # secrets stay out of logs and reprs
     app_type: str = "SingleTenant"
     tenant_id: str = ""
     host: str = "127.0.0.1"
@@ -64,7 +64,7 @@ class Settings:
     log_format: str = ""  # "json" or "text"; empty: json in production, text in local mode
     store: str = "sqlite"
     sqlite_path: Path = Path("var/bot.db")
-    azure_tables_connection: str = ""
+    azure_tables_connection: str = field(default="", repr=False)
     table_prefix: str = "mimbot"
     helpdesk_channel_id: str = ""
     helpdesk_service_url: str = ""
@@ -73,7 +73,7 @@ class Settings:
     # default. Only tests (a local JWKS) and sovereign/private clouds need to set it.
     openid_metadata_url: str = ""
     # When set, GET /metrics wants "Authorization: Bearer <token>" (Prometheus: authorization).
-    metrics_token: str = ""
+    metrics_token: str = field(default="", repr=False)
 
     @property
     def local_mode(self) -> bool:

@@ -92,3 +92,14 @@ def test_text_limit_is_configurable_and_bounded() -> None:
     for bad in ("50", "5000", "lots"):
         with pytest.raises(SettingsError, match="MAX_TEXT_CHARS"):
             Settings.from_env({"MAX_TEXT_CHARS": bad})
+
+
+def test_secrets_stay_out_of_the_settings_repr() -> None:
+    settings = Settings(
+        app_password="pw-1234", azure_tables_connection="AccountKey=k3y", metrics_token="t0ken"
+    )
+    shown = repr(settings)
+    assert "pw-1234" not in shown
+    assert "k3y" not in shown
+    assert "t0ken" not in shown
+    assert "max_body_bytes" in shown  # the rest still shows
