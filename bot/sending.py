@@ -22,9 +22,6 @@ class SentCard(dict[str, Any]):
 
     __slots__ = ()
 
-    def __copy__(self) -> SentCard:
-        return self
-
     def __deepcopy__(self, memo: dict[int, Any]) -> SentCard:
         return self
 
