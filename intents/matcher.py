@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -245,25 +246,33 @@ def nearest(
     alphabetically first among equals: what ``extractOne`` over the sorted vocabulary returns,
     without scoring words too long or too short to reach the cutoff.
 
-    ratio = 100 * (1 - indel / (a + b)) and indel >= |a - b| for lengths a and b, so only
-    lengths with |a - b| <= (1 - cutoff / 100) * (a + b) can score ``cutoff``: with 84 that is
-    about a third of the vocabulary, and a third of the time.
+    ratio = 100 * (1 - indel / (a + b)) and indel >= |a - b| for lengths a and b, so a word of
+    length b can score at most 100 * (1 - |a - b| / (a + b)): with 84 that leaves about a
+    third of the vocabulary, and a third of the time.
     """
     n = len(word)
-    slack = max(0.0, 1.0 - cutoff / 100.0)
-    if slack >= 1.0:
-        lo, hi = 0, len(by_length)
-    else:  # one length of margin either side against rounding
-        lo = max(0, math.floor(n * (1 - slack) / (1 + slack)) - 1)
-        hi = math.ceil(n * (1 + slack) / (1 - slack)) + 1
     best: tuple[str, float] | None = None
-    for words in by_length[lo : hi + 1]:
-        found = process.extractOne(word, words, scorer=fuzz.ratio, score_cutoff=cutoff)
+    for size in _reachable_lengths(n, len(by_length), cutoff):
+        found = process.extractOne(word, by_length[size], scorer=fuzz.ratio, score_cutoff=cutoff)
         if found is not None and (
             best is None or found[1] > best[1] or (found[1] == best[1] and found[0] < best[0])
         ):
             best = (found[0], found[1])
     return best
+
+
+# A hair under the cutoff, so float rounding can only let a length in, never keep one out.
+_ROUNDING = 1e-6
+
+
+@functools.lru_cache(maxsize=1024)
+def _reachable_lengths(n: int, sizes: int, cutoff: float) -> tuple[int, ...]:
+    """Lengths below ``sizes`` whose best possible ratio against length ``n`` reaches ``cutoff``."""
+    return tuple(
+        size
+        for size in range(sizes)
+        if n + size == 0 or 100.0 * (1.0 - abs(n - size) / (n + size)) >= cutoff - _ROUNDING
+    )
 
 
 def _by_words(index: Index, words: list[str]) -> Match:
