@@ -33,6 +33,9 @@ class CodeTable:
     # First words of known hyphenated codes ("stopped", "no", "cd"): a hyphenated word that
     # starts like this but is not a code is probably a mistyped or invented code.
     families: frozenset[str] = frozenset()
+    # Every pattern as one alternation: a single regex call rules out the words none of them
+    # can match (nearly all). None when a pattern has groups, which joining would renumber.
+    any_pattern: re.Pattern[str] | None = None
 
 
 def build_code_table(catalog: Catalog) -> CodeTable:
@@ -45,17 +48,29 @@ def build_code_table(catalog: Catalog) -> CodeTable:
         for code in topic.match.codes:
             key = " ".join(tokens(code))
             owners[key] = (topic.id, owners.get(key, (topic.id, key))[1])
+    patterns = tuple(
+        (re.compile(p), topic.id) for topic in catalog.topics for p in topic.match.patterns
+    )
     return CodeTable(
         owners=owners,
         hyphenated=tuple(sorted(c for c in owners if "-" in c and " " not in c)),
         spaced=tuple(sorted((c for c in owners if " " in c), key=len, reverse=True)),
         plain=frozenset(c for c in owners if c.isalpha()),
-        patterns=tuple(
-            (re.compile(p), topic.id) for topic in catalog.topics for p in topic.match.patterns
-        ),
+        patterns=patterns,
         long_names=tuple(sorted(c for c in owners if c.isalpha() and len(c) >= LONG_NAME)),
         families=frozenset(c.split("-")[0] for c in owners if "-" in c and " " not in c),
+        any_pattern=joined_patterns([p for p, _ in patterns]),
     )
+
+
+def joined_patterns(patterns: list[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One pattern that fully matches exactly the words one of ``patterns`` fully matches."""
+    if not patterns or any(p.groups for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p.pattern})" for p in patterns))
+    except re.error:  # e.g. a global inline flag, allowed only at the start
+        return None
 
 
 def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[str]:
@@ -72,7 +87,7 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
     limit = min(len(words), MAX_SCAN_WORDS)
     for i in range(limit):
         word = words[i]
-        hexed = _HEX.fullmatch(word)
+        hexed = _HEX.fullmatch(word) if word.startswith(("0x", "80")) else None
         if hexed and "0x" + hexed.group(1) in table.owners:
             found.append("0x" + hexed.group(1))
         elif word in table.owners:
@@ -104,6 +119,8 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
 
 def pattern_owner(table: CodeTable, word: str) -> str | None:
     """The topic whose pattern matches this token (a build number, a KB article), if any."""
+    if table.any_pattern is not None and table.any_pattern.fullmatch(word) is None:
+        return None
     for pattern, topic in table.patterns:
         if pattern.fullmatch(word):
             return topic

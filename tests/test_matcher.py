@@ -4,10 +4,12 @@ accuracy thresholds on the labelled development set (tests/data/dev.yaml)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 
+from intents.codes import joined_patterns, pattern_owner
 from intents.evaluate import evaluate, load_labelled
 from intents.knowledge import Knowledge
 from intents.load import load_knowledge
@@ -221,3 +223,21 @@ def test_held_out_set_generalises(kb: Knowledge) -> None:
     report = evaluate(kb.index, load_labelled([DATA / "heldout.yaml"]))
     assert report.score >= 0.88, f"score {report.score:.1%}"
     assert report.rejection >= 0.93, f"off-topic rejection {report.rejection:.1%}"
+
+
+def test_patterns_that_cannot_be_joined_are_still_tried_one_by_one(kb: Knowledge) -> None:
+    # A group would be renumbered by joining (breaking a back reference); a global inline flag
+    # may only start a pattern. Such content keeps working without the shared regex.
+    with_group = [re.compile(r"(ab)\1"), re.compile(r"kb\d{6,7}")]
+    with_flag = [re.compile(r"kb\d{6,7}"), re.compile(r"(?i)BUILD-\d+")]
+    assert joined_patterns(with_group) is None
+    assert joined_patterns(with_flag) is None
+    assert joined_patterns([]) is None
+    table = dataclasses.replace(
+        kb.index.codes,
+        patterns=tuple((p, f"t{i}") for i, p in enumerate(with_group + with_flag)),
+        any_pattern=None,
+    )
+    assert pattern_owner(table, "abab") == "t0"
+    assert pattern_owner(table, "build-42") == "t3"
+    assert pattern_owner(table, "abba") is None

@@ -44,6 +44,7 @@ from urllib3.util import parse_url
 from bot.app import create_app
 from bot.settings import DEFAULT_MAX_BODY, Settings, is_loopback_host
 from intents.cards import build_card
+from intents.codes import pattern_owner
 from intents.load import DEFAULT_CONTENT, load_knowledge
 from intents.matcher import match, nearest
 from intents.replies import (
@@ -321,6 +322,27 @@ def test_nearest_term_is_what_a_full_scan_finds(word: str, edit: str, cutoff: fl
     full = process.extractOne(query, KB.index.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
     found = nearest(KB.index.by_length, query, cutoff)
     assert found == (None if full is None else (full[0], full[1]))
+
+
+CODES = KB.index.codes
+
+
+@FAST
+@given(
+    word=st.one_of(
+        *(st.from_regex(p, fullmatch=True) for p, _ in CODES.patterns),
+        st.text(alphabet="0123456789.kbx-", max_size=20),
+    )
+)
+@example(word="4.6.34.1")
+@example(word="kb4012498")
+def test_the_joined_patterns_rule_out_only_words_no_pattern_matches(word: str) -> None:
+    assert CODES.any_pattern is not None  # the real content's patterns can be joined
+    some = any(p.fullmatch(word) for p, _ in CODES.patterns)
+    assert (CODES.any_pattern.fullmatch(word) is not None) == some
+    assert pattern_owner(CODES, word) == next(
+        (t for p, t in CODES.patterns if p.fullmatch(word)), None
+    )
 
 
 @FAST
