@@ -162,11 +162,28 @@ def apply_serializer_patch() -> None:
     global _serializer_applied
     if _serializer_applied:
         return
-    from msrest.serialization import Serializer
+    from msrest.serialization import Serializer, full_restapi_key_transformer
 
-    from bot.sending import SentCard
+    from bot.sending import SentAttachment, SentCard
 
     original: Any = Serializer.serialize_object
+    original_model: Any = Serializer._serialize
+
+    def serialize_model(
+        self: Any, target_obj: object, data_type: object = None, **kwargs: Any
+    ) -> Any:
+        # The REST shape (not as_dict's Python names, not XML) of the attachment card_message
+        # makes; msrest would get there through ~20 us of generic attribute walking.
+        if (
+            type(target_obj) is SentAttachment
+            and data_type is None
+            and not kwargs.get("is_xml")
+            and kwargs.get("key_transformer", self.key_transformer) is full_restapi_key_transformer
+        ):
+            wire = target_obj.wire()
+            if wire is not None:
+                return wire
+        return original_model(self, target_obj, data_type, **kwargs)
 
     def serialize_object(self: Any, attr: object, **kwargs: object) -> object:
         if type(attr) is SentCard:
@@ -179,4 +196,5 @@ def apply_serializer_patch() -> None:
         return original(self, attr, **kwargs)
 
     Serializer.serialize_object = serialize_object  # type: ignore[method-assign]
+    Serializer._serialize = serialize_model  # type: ignore[method-assign]
     _serializer_applied = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory
 from msrest.serialization import Serializer
@@ -74,6 +75,60 @@ def test_a_sent_card_is_its_own_serialization() -> None:
     body = activity.serialize()
     assert body["attachments"][0]["content"] is content
     assert json.loads(json.dumps(body))["attachments"][0]["content"] == card
+
+
+def test_a_sent_attachment_serializes_as_msrest_would() -> None:
+    from botbuilder.schema import Activity, Attachment, ExpectedReplies
+
+    from bot.sending import SentAttachment, card_message
+
+    apply_serializer_patch()
+    kb = load_knowledge()
+    card = build_card(respond_to_text(kb, "stopped-server", None), kb.catalog)
+    sent = card_message(card)
+    assert type(sent.attachments[0]) is SentAttachment
+    plain = Activity(
+        type=sent.type,
+        attachment_layout=sent.attachment_layout,
+        input_hint=sent.input_hint,
+        attachments=[Attachment(content_type=sent.attachments[0].content_type, content=card)],
+    )
+    for shape in (lambda a: a.serialize(), lambda a: a.as_dict()):  # REST and Python names
+        assert json.dumps(shape(sent)) == json.dumps(shape(plain))  # same keys, same order
+    expected = ExpectedReplies(activities=[plain]).serialize()
+    assert ExpectedReplies(activities=[sent]).serialize() == expected
+    # Anything card_message does not make takes msrest's own way, with the same result.
+    sent.attachments[0].name = "card.json"
+    plain.attachments[0].name = "card.json"
+    assert sent.attachments[0].wire() is None
+    assert sent.serialize() == plain.serialize()
+
+
+def test_a_deep_copy_of_a_sent_attachment_shares_only_what_cannot_change() -> None:
+    from botbuilder.core import turn_context
+
+    from bot.sending import SentAttachment
+
+    attachment = card_message_attachment()
+    attachment.additional_properties["note"] = ["mutable"]
+    copied = turn_context.deepcopy(attachment)
+    assert type(copied) is SentAttachment
+    assert copied is not attachment
+    assert copied.content is attachment.content  # the finished card
+    assert copied.additional_properties == {"note": ["mutable"]}
+    assert copied.additional_properties is not attachment.additional_properties
+    assert copied.additional_properties["note"] is not attachment.additional_properties["note"]
+    attachment.content = {"not": ["a sent card"]}  # anyone may put other content in it
+    other = turn_context.deepcopy(attachment)
+    assert other.content == attachment.content
+    assert other.content is not attachment.content
+    assert other.content["not"] is not attachment.content["not"]
+
+
+def card_message_attachment() -> Any:
+    from bot.sending import card_message
+
+    return card_message({"type": "AdaptiveCard", "body": []}).attachments[0]
 
 
 def test_request_bodies_are_the_same_json_in_utf8_bytes() -> None:
