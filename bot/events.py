@@ -31,8 +31,12 @@ class EventLog:
             self._flusher = asyncio.get_running_loop().create_task(self._flush())
 
     async def _flush(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY_S)  # let the turns of this moment join the batch
         while self._queue:
+            if len(self._queue) < MAX_BATCH:
+                # Let the turns of this moment join the batch. Also after a write: under load
+                # events keep arriving while one is written, and going straight back would
+                # write them in dribs and drabs, a store round trip for every few turns.
+                await asyncio.sleep(FLUSH_DELAY_S)
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
                 await self.store.add_events(batch)
