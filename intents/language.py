@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from intents.model import LANGS, Catalog, Lang
 from intents.text import fold, tokens
@@ -54,11 +54,17 @@ def is_norwegian_locale(locale: str | None) -> bool:
     return primary in NORWEGIAN_LOCALES
 
 
-def looks_norwegian(text: str, hints: Mapping[str, Lang] | None = None) -> bool:
-    """True when the text is clearly Norwegian: more Norwegian than English evidence."""
+def looks_norwegian(
+    text: str, hints: Mapping[str, Lang] | None = None, words: Sequence[str] | None = None
+) -> bool:
+    """True when the text is clearly Norwegian: more Norwegian than English evidence.
+
+    ``words``, when given, must be ``tokens`` of the first SCAN_CHARS characters of ``text``
+    (a caller that already has them saves splitting the text again).
+    """
     head = text[:SCAN_CHARS]
     nb = en = 0
-    for word in tokens(head):
+    for word in tokens(head) if words is None else words:
         if word in _NB_MARKERS:
             nb += 2
         elif word in _EN_MARKERS:
@@ -68,12 +74,18 @@ def looks_norwegian(text: str, hints: Mapping[str, Lang] | None = None) -> bool:
                 nb += 1
             else:
                 en += 1
-    if any(ch in head for ch in "æøåÆØÅ"):
+    if not head.isascii() and any(ch in head for ch in "æøåÆØÅ"):
         nb += 2
     return nb >= 2 and nb > en
 
 
-def choose_language(text: str, locale: str | None, hints: Mapping[str, Lang] | None = None) -> Lang:
-    if is_norwegian_locale(locale) or looks_norwegian(text, hints):
+def choose_language(
+    text: str,
+    locale: str | None,
+    hints: Mapping[str, Lang] | None = None,
+    words: Sequence[str] | None = None,
+) -> Lang:
+    """``words``: as for ``looks_norwegian``."""
+    if is_norwegian_locale(locale) or looks_norwegian(text, hints, words):
         return "nb"
     return "en"

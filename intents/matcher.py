@@ -159,7 +159,11 @@ def _weight(term: str, per_topic: Mapping[str, float], n_topics: int) -> float:
 
 def match(index: Index, text: str) -> Match:
     """Classify ``text``; never raises for any string and never mutates the index."""
-    words = tokens(clean(text))
+    return match_words(index, tokens(clean(text)))
+
+
+def match_words(index: Index, words: list[str]) -> Match:
+    """``match`` of a text already split: ``words`` must be ``tokens(clean(text))``."""
     if not words:
         return Match("fallback", None, 0.0, ())
     codes = find_codes(index.codes, words, index.thresholds.fuzzy_code)

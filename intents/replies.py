@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from intents.knowledge import Knowledge
-from intents.language import choose_language
-from intents.matcher import Match, match
+from intents.language import SCAN_CHARS, choose_language
+from intents.matcher import Match, match_words
 from intents.model import LANGS, CodeInfo, Lang, Topic
-from intents.text import fold, tokens
+from intents.text import clean, fold, tokens
 
 ACTIONS = ("feedback", "escalate", "choose", "topic")
 HELP_WORDS = frozenset({"help", "hjelp", "menu", "meny", "topics", "emner", "?", "start"})
@@ -112,11 +112,16 @@ def respond_to_text(kb: Knowledge, text: str, locale: str | None) -> Reply:
 def respond_with_match(kb: Knowledge, text: str, locale: str | None) -> tuple[Reply, Match | None]:
     """``respond_to_text`` plus the matcher's verdict it rests on (None for the help menu), so
     the caller can log the intent and score without matching twice."""
-    lang = choose_language(text, locale, kb.lang_hints)
+    # Split the text once: nearly every message is the same text cleaned (no markup, all
+    # printable) and short enough for the language scan, so the three uses share the words.
+    cleaned = clean(text)
+    words = tokens(cleaned)
+    plain = len(text) <= SCAN_CHARS and cleaned == text
+    lang = choose_language(text, locale, kb.lang_hints, words if plain else None)
     command = fold(text.strip())
-    if command in HELP_WORDS or " ".join(tokens(text)[:2]) in HELP_WORDS:
+    if command in HELP_WORDS or " ".join((words if plain else tokens(text))[:2]) in HELP_WORDS:
         return Menu(kb.catalog.topics, "nb" if command in NORWEGIAN_HELP_WORDS else lang), None
-    found = match(kb.index, text)
+    found = match_words(kb.index, words)
     question = clip_question(text)
     if found.outcome == "answer" and found.intent:
         topic = kb.catalog.topic(found.intent)

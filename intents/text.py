@@ -11,7 +11,7 @@ MAX_QUERY_CHARS = 2000
 
 _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 # Keep letters, digits and the characters codes are made of ('-' in status strings, '.' in builds).
-_NOT_WORD = re.compile(r"[^a-z0-9\-.]+")
+_TOKEN = re.compile(r"[a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?")
 _VERSION = re.compile(r"^\d+(?:\.\d+)+$")
 _PARTS = re.compile(r"[\-.]+")
 _MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
@@ -55,13 +55,12 @@ def fold(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """Folded word tokens; hyphenated status strings and dotted build numbers stay whole."""
-    out = []
-    for raw in _NOT_WORD.split(fold(text)):
-        token = raw.strip("-.")  # hyphens and dots only inside a token
-        if token:
-            out.append(token)
-    return out
+    """Folded word tokens; hyphenated status strings and dotted build numbers stay whole.
+
+    A token is a run of letters, digits, '-' and '.' with the hyphens and dots at its ends
+    dropped: from its first letter or digit to its last.
+    """
+    return _TOKEN.findall(fold(text))
 
 
 NEGATIONS = frozenset({"not", "ikke", "isn", "aren", "wasn", "never", "aldri"})

@@ -45,9 +45,11 @@ from bot.app import create_app
 from bot.settings import DEFAULT_MAX_BODY, Settings, is_loopback_host
 from intents.cards import build_card
 from intents.codes import pattern_owner
+from intents.language import choose_language
 from intents.load import DEFAULT_CONTENT, load_knowledge
 from intents.matcher import match, nearest
 from intents.replies import (
+    HELP_WORDS,
     QUESTION_MAX_JSON,
     Answer,
     Clarify,
@@ -58,6 +60,7 @@ from intents.replies import (
     clip_question,
     respond_to_action,
     respond_to_text,
+    respond_with_match,
 )
 from intents.text import MAX_QUERY_CHARS, clean, fold, tokens
 from intents.ticket_cards import ticket_card
@@ -322,6 +325,26 @@ def test_nearest_term_is_what_a_full_scan_finds(word: str, edit: str, cutoff: fl
     full = process.extractOne(query, KB.index.vocab, scorer=fuzz.ratio, score_cutoff=cutoff)
     found = nearest(KB.index.by_length, query, cutoff)
     assert found == (None if full is None else (full[0], full[1]))
+
+
+@FAST
+@given(text=st.one_of(mixed_text, texts), locale=locales)
+@example(text="<at>MIM Bot</at> help", locale="en-US")
+@example(text="hjelp\x00", locale=None)
+@example(text="slow full sync " * 40 + "hei, synkroniseringen er treg", locale="en-US")
+def test_one_split_of_the_text_gives_what_splitting_it_each_time_gives(
+    text: str, locale: str | None
+) -> None:
+    # respond_with_match splits the text once and shares the words between the language
+    # guess, the help words and the matcher: the same answers as asking each on its own.
+    reply, found = respond_with_match(KB, text, locale)
+    if " ".join(tokens(text)[:2]) in HELP_WORDS or fold(text.strip()) in HELP_WORDS:
+        assert isinstance(reply, Menu)
+        assert found is None
+        return
+    assert found == match(KB.index, text)
+    assert not isinstance(reply, Menu | Notice)
+    assert reply.lang == choose_language(text, locale, KB.lang_hints)
 
 
 CODES = KB.index.codes
