@@ -4,7 +4,7 @@ author-chosen multi-word keywords ("stack trace", "full sync") recognised as one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from intents.text import content_words, tokens
 
@@ -16,6 +16,13 @@ class TermRules:
     synonyms: Mapping[str, str]  # single word -> canonical word
     phrase_synonyms: Mapping[tuple[str, ...], str]  # word sequence -> canonical word
     compounds: frozenset[tuple[str, ...]]  # word sequences that form one term
+    # The first words of the above: only where one stands is a sequence worth looking up.
+    phrase_starts: frozenset[str] = field(init=False)
+    compound_starts: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phrase_starts", frozenset(p[0] for p in self.phrase_synonyms))
+        object.__setattr__(self, "compound_starts", frozenset(c[0] for c in self.compounds))
 
     @classmethod
     def build(cls, synonyms: Mapping[str, str], compounds: list[str]) -> TermRules:
@@ -35,7 +42,8 @@ class TermRules:
         out: list[str] = []
         i = 0
         while i < len(raw):
-            for size in range(min(MAX_PHRASE, len(raw) - i), 1, -1):
+            starts = raw[i] in self.phrase_starts
+            for size in range(min(MAX_PHRASE, len(raw) - i), 1, -1) if starts else ():
                 canonical = self.phrase_synonyms.get(tuple(raw[i : i + size]))
                 if canonical is not None:
                     out.append(canonical)
@@ -50,6 +58,8 @@ class TermRules:
         """Multi-word keywords present as adjacent words, each as one space-joined term."""
         found = []
         for i in range(len(words)):
+            if words[i] not in self.compound_starts:
+                continue
             for size in range(2, min(MAX_PHRASE, len(words) - i) + 1):
                 seq = tuple(words[i : i + size])
                 if seq in self.compounds:

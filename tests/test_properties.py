@@ -62,7 +62,8 @@ from intents.replies import (
     respond_to_text,
     respond_with_match,
 )
-from intents.text import MAX_QUERY_CHARS, clean, fold, tokens
+from intents.terms import MAX_PHRASE
+from intents.text import MAX_QUERY_CHARS, clean, content_words, fold, tokens
 from intents.ticket_cards import ticket_card
 from intents.tickets import apply_action, new_ticket
 
@@ -345,6 +346,47 @@ def test_one_split_of_the_text_gives_what_splitting_it_each_time_gives(
     assert found == match(KB.index, text)
     assert not isinstance(reply, Menu | Notice)
     assert reply.lang == choose_language(text, locale, KB.lang_hints)
+
+
+RULES = KB.index.rules
+PHRASE_WORDS = sorted(
+    {w for p in RULES.phrase_synonyms for w in p} | {w for c in RULES.compounds for w in c}
+)
+
+
+PHRASES = sorted([*RULES.phrase_synonyms, *RULES.compounds])
+phrase_runs = st.lists(
+    st.one_of(
+        st.sampled_from(PHRASES).map(list),
+        st.sampled_from([*PHRASE_WORDS, "sync", "x", "not", "the"]).map(lambda w: [w]),
+    ),
+    max_size=8,
+).map(lambda chunks: [w for chunk in chunks for w in chunk])
+
+
+@FAST
+@given(seq=phrase_runs)
+def test_phrase_lookups_skip_only_words_that_start_no_phrase(seq: list[str]) -> None:
+    # The plain definitions: at every position try every length, longest first.
+    raw = content_words(seq)
+    expected, i = [], 0
+    while i < len(raw):
+        for size in range(min(MAX_PHRASE, len(raw) - i), 1, -1):
+            if tuple(raw[i : i + size]) in RULES.phrase_synonyms:
+                expected.append(RULES.phrase_synonyms[tuple(raw[i : i + size])])
+                i += size
+                break
+        else:
+            expected.append(RULES.synonyms.get(raw[i], raw[i]))
+            i += 1
+    assert RULES.words_of(seq) == expected
+    compounds = [
+        " ".join(seq[i : i + size])
+        for i in range(len(seq))
+        for size in range(2, min(MAX_PHRASE, len(seq) - i) + 1)
+        if tuple(seq[i : i + size]) in RULES.compounds
+    ]
+    assert RULES.compounds_in(seq) == compounds
 
 
 CODES = KB.index.codes
