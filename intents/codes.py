@@ -87,9 +87,15 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
     limit = min(len(words), MAX_SCAN_WORDS)
     for i in range(limit):
         word = words[i]
-        hexed = _HEX.fullmatch(word) if word.startswith(("0x", "80")) else None
-        if hexed and "0x" + hexed.group(1) in table.owners:
-            found.append("0x" + hexed.group(1))
+        if word.isalpha() and len(word) < LONG_NAME and word not in table.owners:
+            # An ordinary word (nearly every one): of the cases below only a content pattern
+            # can claim it, and only a code family joins it with the next words.
+            if pattern_owner(table, word):
+                found.append(word)
+            if word not in table.families:
+                continue
+        elif (hexed := _hex(word)) and "0x" + hexed in table.owners:
+            found.append("0x" + hexed)
         elif word in table.owners:
             if word not in table.plain or len(words) <= PLAIN_WORD_MAX_TOKENS:
                 found.append(word)
@@ -115,6 +121,14 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
                 if dashed in table.owners:
                     found.append(dashed)
     return list(dict.fromkeys(found))
+
+
+def _hex(word: str) -> str | None:
+    """The eight hex digits of an HRESULT written with or without 0x ("80070005")."""
+    if not word.startswith(("0x", "80")):
+        return None
+    hexed = _HEX.fullmatch(word)
+    return hexed.group(1) if hexed else None
 
 
 def pattern_owner(table: CodeTable, word: str) -> str | None:

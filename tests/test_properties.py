@@ -44,7 +44,13 @@ from urllib3.util import parse_url
 from bot.app import create_app
 from bot.settings import DEFAULT_MAX_BODY, Settings, is_loopback_host
 from intents.cards import build_card
-from intents.codes import pattern_owner
+from intents.codes import (
+    LONG_NAME,
+    MAX_SCAN_WORDS,
+    PLAIN_WORD_MAX_TOKENS,
+    find_codes,
+    pattern_owner,
+)
 from intents.language import choose_language
 from intents.load import DEFAULT_CONTENT, load_knowledge
 from intents.matcher import match, nearest
@@ -390,6 +396,55 @@ def test_phrase_lookups_skip_only_words_that_start_no_phrase(seq: list[str]) -> 
 
 
 CODES = KB.index.codes
+
+
+def plain_find_codes(words: list[str]) -> list[str]:
+    """find_codes as first written: every word through every case, in order."""
+    found: list[str] = []
+    joined = " " + " ".join(words) + " "
+    found += [code for code in CODES.spaced if f" {code} " in joined]
+    limit = min(len(words), MAX_SCAN_WORDS)
+    for i, word in enumerate(words[:limit]):
+        hexed = re.fullmatch(r"(?:0x)?(80[0-9a-f]{6})", word)
+        if hexed and "0x" + hexed.group(1) in CODES.owners:
+            found.append("0x" + hexed.group(1))
+        elif word in CODES.owners:
+            if word not in CODES.plain or len(words) <= PLAIN_WORD_MAX_TOKENS:
+                found.append(word)
+        elif any(p.fullmatch(word) for p, _ in CODES.patterns):
+            found.append(word)
+        elif "-" in word and len(word) >= 8:
+            near = process.extractOne(word, CODES.hyphenated, scorer=fuzz.ratio, score_cutoff=90)
+            found += [near[0]] if near else []
+        elif "." in word and not re.fullmatch(r"\d+(?:\.\d+)+", word):
+            found += [part for part in word.split(".") if part in CODES.owners]
+        elif len(word) >= LONG_NAME and word.isalpha():
+            found += [c for c in CODES.long_names if c.startswith(word) or word.startswith(c)]
+        if word.partition("-")[0] in CODES.families:
+            for size in (2, 3, 4, 5, 6):
+                dashed = "-".join(words[i : i + size])
+                if i + size <= limit and dashed in CODES.owners:
+                    found.append(dashed)
+    return list(dict.fromkeys(found))
+
+
+code_words = st.one_of(
+    st.sampled_from(sorted(CODES.owners)).flatmap(
+        lambda c: st.sampled_from([c, *c.split("-"), c.replace("-", ""), c[:-1], c + "s"])
+    ),
+    st.sampled_from(sorted(CODES.families)),
+    st.sampled_from(sorted(c[2:] for c in CODES.owners if c.startswith("0x"))),  # no 0x
+    st.sampled_from(["80070005", "0x8023060e", "0x80230619", "4.6.34.1", "kb4012498", "a.b.c"]),
+    st.sampled_from(REAL_WORDS).map(lambda w: "".join(tokens(w))),
+    st.text(alphabet="abcdefilmnoprstx-.08", min_size=1, max_size=24),
+)
+
+
+@FAST
+@given(words=st.lists(code_words, max_size=10))
+def test_find_codes_finds_what_trying_every_case_for_every_word_finds(words: list[str]) -> None:
+    words = [w for w in words if w]
+    assert find_codes(CODES, words, 90) == plain_find_codes(words)
 
 
 @FAST
