@@ -80,6 +80,11 @@ def content_tokens(text: str, negation: bool = False) -> list[str]:
 
 def content_words(words: Sequence[str], negation: bool = False) -> list[str]:
     """``content_tokens`` of text already split by ``tokens``."""
+    if not negation or NEGATIONS.isdisjoint(words):
+        kept = [token for token in words if token not in STOPWORDS]
+        joined = "".join(kept)
+        if "-" not in joined and "." not in joined:
+            return kept  # nearly every message: no negation, no codes or builds to split
     out: list[str] = []
     skip = 0
     for i, token in enumerate(words):

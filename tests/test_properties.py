@@ -69,7 +69,17 @@ from intents.replies import (
     respond_with_match,
 )
 from intents.terms import MAX_PHRASE
-from intents.text import MAX_QUERY_CHARS, clean, content_words, fold, tokens
+from intents.text import (
+    MAX_QUERY_CHARS,
+    NEGATED_NOUN_START,
+    NEGATION_SCOPE,
+    NEGATIONS,
+    STOPWORDS,
+    clean,
+    content_words,
+    fold,
+    tokens,
+)
 from intents.ticket_cards import ticket_card
 from intents.tickets import apply_action, new_ticket
 
@@ -352,6 +362,49 @@ def test_one_split_of_the_text_gives_what_splitting_it_each_time_gives(
     assert found == match(KB.index, text)
     assert not isinstance(reply, Menu | Notice)
     assert reply.lang == choose_language(text, locale, KB.lang_hints)
+
+
+def plain_content_words(words: list[str], negation: bool) -> list[str]:
+    """content_words as defined: stop words out, negated words out, code parts added."""
+    out: list[str] = []
+    skip = 0
+    for i, token in enumerate(words):
+        after = words[i + 1] if i + 1 < len(words) else ""
+        if negation and token in NEGATIONS and after in NEGATED_NOUN_START:
+            skip = NEGATION_SCOPE
+            continue
+        if token in STOPWORDS:
+            continue
+        if skip:
+            skip -= 1
+            continue
+        out.append(token)
+        if "-" in token or ("." in token and not re.fullmatch(r"^\d+(?:\.\d+)+$", token)):
+            out += [
+                p for p in re.split(r"[\-.]+", token) if p and p != token and p not in STOPWORDS
+            ]
+    return out
+
+
+@FAST
+@given(
+    words=st.lists(
+        st.one_of(
+            st.sampled_from(sorted(STOPWORDS | NEGATIONS | NEGATED_NOUN_START)).map(lambda w: [w]),
+            st.tuples(st.sampled_from(sorted(NEGATIONS)), st.sampled_from(["the", "den", "x"])).map(
+                list
+            ),
+            st.sampled_from(
+                ["sync", "slow", "stopped-server", "4.6.34.1", "a.b", "x-the", "ma"]
+            ).map(lambda w: [w]),
+            st.text(alphabet="abst-.4", min_size=1, max_size=8).map(lambda w: [w]),
+        ),
+        max_size=10,
+    ).map(lambda chunks: [w for chunk in chunks for w in chunk]),
+    negation=st.booleans(),
+)
+def test_content_words_are_the_plain_definition(words: list[str], negation: bool) -> None:
+    assert content_words(words, negation) == plain_content_words(words, negation)
 
 
 RULES = KB.index.rules
