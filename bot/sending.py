@@ -19,6 +19,7 @@ from botbuilder.schema import Activity, Attachment
 from intents.cards import Card
 
 _IMMUTABLE = (str, int, float, bool, type(None))
+ADAPTIVE_CARD: str = CardFactory.content_types.adaptive_card
 
 
 class SentCard(dict[str, Any]):
@@ -57,7 +58,5 @@ _WIRE_FIELDS = frozenset({"content", "content_type", "additional_properties"})
 
 def card_message(card: Card) -> Activity:
     """A message activity carrying ``card`` as its one Adaptive Card attachment."""
-    plain = CardFactory.adaptive_card(SentCard(card))
-    return MessageFactory.attachment(
-        SentAttachment(content_type=plain.content_type, content=plain.content)
-    )
+    attachment = SentAttachment(content_type=ADAPTIVE_CARD, content=SentCard(card))
+    return MessageFactory.attachment(attachment)

@@ -20,11 +20,14 @@ NORWEGIAN_HELP_WORDS = frozenset({"hjelp", "meny", "emner"})
 # eight buttons and Teams caps a message near 28 KB, so it is bounded in escaped-JSON size.
 QUESTION_KEEP = 300
 QUESTION_MAX_JSON = 1200
+_MAX_ESCAPE = 12  # JSON characters for one character at most: "\ud83d\ude00" for an emoji
 
 
 def clip_question(text: str) -> str:
     """The start of ``text`` that fits the button-data budget, whatever its characters."""
     clipped = text.strip()[:QUESTION_KEEP]
+    if len(clipped) * _MAX_ESCAPE + 2 <= QUESTION_MAX_JSON:
+        return clipped  # fits even if every character needed the longest escape
     while len(json.dumps(clipped)) > QUESTION_MAX_JSON:
         clipped = clipped[: len(clipped) * 3 // 4]
     return clipped

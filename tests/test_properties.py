@@ -554,6 +554,17 @@ def test_text_reply_card_never_carries_user_text_as_markup(text: str, locale: st
         assert reply.question == clip_question(text)
 
 
+@FAST
+@given(text=st.one_of(texts, st.text(st.sampled_from('a\U0001f600\x00"\u00e6'), max_size=400)))
+@example(text="\U0001f600" * 99)
+@example(text="\U0001f600" * 100)
+def test_a_clipped_question_is_what_clipping_by_json_size_gives(text: str) -> None:
+    clipped = text.strip()[:300]
+    while len(json.dumps(clipped)) > QUESTION_MAX_JSON:
+        clipped = clipped[: len(clipped) * 3 // 4]
+    assert clip_question(text) == clipped
+
+
 @CARDS
 @given(value=action_values, locale=locales)
 def test_button_data_gives_a_valid_reply(value: dict[str, Any], locale: str | None) -> None:
