@@ -52,13 +52,9 @@ def card_shell(body: list[dict[str, Any]]) -> Card:
     }
 
 
-def _plain(text: str) -> str:
-    # Teams' card Markdown has no inline code; content keeps backticks for readability in YAML.
-    return text.replace("`", "")
-
-
 def text_block(text: str, **style: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": _plain(text), "wrap": True, **style}
+    # Teams' card Markdown has no inline code; content keeps backticks for readability in YAML.
+    return {"type": "TextBlock", "text": text.replace("`", ""), "wrap": True, **style}
 
 
 def title_block(text: str) -> dict[str, Any]:
