@@ -319,7 +319,7 @@ def _by_words(index: Index, words: list[str]) -> Match:
         confidence = 1.0 - math.exp(-strength / th.evidence_scale)
         scored.append((round(100.0 * coverage**th.coverage_power * confidence * penalty, 1), topic))
     scored.sort(key=lambda item: -item[0])
-    cands = tuple(Candidate(t, s) for s, t in scored if s > 0)[:5]
+    cands = tuple(Candidate(t, s) for s, t in scored[:5] if s > 0)  # best first: zeros last
     return _decide(index, cands, evidence)
 
 

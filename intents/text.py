@@ -50,6 +50,8 @@ def fold(text: str) -> str:
     if text.isascii():  # most chat text: nothing to decompose
         return text.lower()
     text = text.casefold().translate(_FOLD)
+    if text.isascii():  # Norwegian letters only: folded already
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

@@ -531,6 +531,12 @@ def test_tokens_and_clean_fast_paths_agree_with_the_plain_definitions(text: str)
         if t
     ]
     assert tokens(text) == expected
+    # fold(): casefold, æøå and friends to ASCII, accents off.
+    mapped = text.casefold().translate(
+        str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
+    )
+    decomposed = unicodedata.normalize("NFKD", mapped)
+    assert fold(text) == "".join(c for c in decomposed if not unicodedata.combining(c))
     # clean(): every character that is not printable becomes a space.
     normal = unicodedata.normalize(
         "NFKC",
