@@ -35,10 +35,12 @@ class SentAttachment(Attachment):  # type: ignore[misc]
     """An attachment whose deep copy shares what cannot change: strings and a ``SentCard``."""
 
     def __deepcopy__(self, memo: dict[int, Any]) -> SentAttachment:
-        clone: SentAttachment = copy.copy(self)
-        for name, value in vars(self).items():
-            if not isinstance(value, (*_IMMUTABLE, SentCard)):
-                setattr(clone, name, copy.deepcopy(value, memo))
+        clone: SentAttachment = SentAttachment.__new__(SentAttachment)
+        memo[id(self)] = clone
+        clone.__dict__.update(
+            (name, value if isinstance(value, _SHARED) else copy.deepcopy(value, memo))
+            for name, value in vars(self).items()
+        )
         return clone
 
     def wire(self) -> dict[str, Any] | None:
@@ -53,6 +55,7 @@ class SentAttachment(Attachment):  # type: ignore[misc]
         return {"contentType": kind, "content": card}
 
 
+_SHARED = (*_IMMUTABLE, SentCard)
 _WIRE_FIELDS = frozenset({"content", "content_type", "additional_properties"})
 
 
