@@ -21,7 +21,7 @@ from azurite import Azurite, azurite_tables, connection_string, free_port
 
 from bot.store.azure_table import MAX_JSON_UNITS, AzureTableStore, dumps
 from bot.store.base import Record, Store, StoreUnavailable
-from bot.store.sqlite import SqliteStore
+from bot.store.sqlite import INSERT_CHUNK, SqliteStore
 
 __all__ = ["azurite_tables"]  # the session fixture, imported for pytest to find
 
@@ -315,6 +315,21 @@ async def test_a_batch_of_events_lands_whole_and_in_order(store: Store) -> None:
     assert [e["topic"] for e in answers] == [f"t{n}" for n in range(25)]
     assert len({e["event_id"] for e in answers}) == 25
     assert [e["text"] for e in await store.list_events("unanswered")] == ["x"]
+
+
+async def test_a_batch_larger_than_one_insert_lands_whole_and_in_order(tmp_path: Path) -> None:
+    # SQLite writes a batch as multi-row INSERTs of INSERT_CHUNK events each.
+    store = SqliteStore(tmp_path / "bot.db")
+    await store.open()
+    try:
+        size = 2 * INSERT_CHUNK + 37
+        await store.add_events([("answer", {"topic": f"t{n}", "n": n}) for n in range(size)])
+        answers = await store.list_events("answer")
+        assert [e["n"] for e in answers] == list(range(size))
+        assert len({e["event_id"] for e in answers}) == size
+        assert all(e["topic"] == f"t{e['n']}" and e["at"].endswith("Z") for e in answers)
+    finally:
+        await store.close()
 
 
 async def test_a_batch_with_an_unknown_kind_writes_nothing(store: Store) -> None:

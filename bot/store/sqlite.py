@@ -21,6 +21,7 @@ from bot.store.base import EVENT_KINDS, Change, Record, StoreUnavailable, now_is
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 50
+INSERT_CHUNK = 200  # events per INSERT: 800 parameters, far below SQLite's limit of 32766
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tickets (
@@ -183,19 +184,25 @@ class SqliteStore:
         await self.add_events([(kind, record)])
 
     async def add_events(self, events: list[tuple[str, Record]]) -> None:
-        rows = []
+        rows: list[str] = []
+        at = now_iso()  # to the second: one batch is one moment
         for kind, record in events:
             if kind not in EVENT_KINDS:
                 raise ValueError(f"unknown event kind '{kind}'")
-            stored = {"at": now_iso(), **record}
+            stored = {"at": at, **record}
             event_id = f"{time.time_ns():020d}-{self._writer}-{next(self._sequence):08d}"
-            rows.append((event_id, kind, stored["at"], json.dumps(stored, ensure_ascii=False)))
+            rows += (event_id, kind, at, json.dumps(stored, ensure_ascii=False))
 
         def insert() -> None:
             db = self._conn()
             with db:  # one transaction for the batch: one commit, not one per event
                 db.execute("BEGIN")
-                db.executemany("INSERT INTO events (id, kind, at, json) VALUES (?, ?, ?, ?)", rows)
+                # One statement per chunk, not one per row: sqlite3 lets go of the GIL for
+                # every statement it steps, and each time the event loop must hand it back.
+                for start in range(0, len(rows), 4 * INSERT_CHUNK):
+                    chunk = rows[start : start + 4 * INSERT_CHUNK]
+                    values = ", ".join(["(?, ?, ?, ?)"] * (len(chunk) // 4))
+                    db.execute(f"INSERT INTO events (id, kind, at, json) VALUES {values}", chunk)
 
         await self._run(insert)
 
