@@ -56,7 +56,9 @@ def count(target: str, requests: int, work: Path) -> dict[str, int]:
     ]
     env = server_env(work / f"{target}-{requests}.db")
     env["PYTHONHASHSEED"] = "0"
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", proc, timeout=600)
         bodies = [
