@@ -90,8 +90,7 @@ def find_codes(table: CodeTable, words: list[str], fuzzy_cutoff: float) -> list[
         if word.isalpha() and len(word) < LONG_NAME and word not in table.owners:
             # An ordinary word (nearly every one): of the cases below only a content pattern
             # can claim it, and only a code family joins it with the next words.
-            joined_miss = table.any_pattern is not None and not table.any_pattern.fullmatch(word)
-            if not joined_miss and pattern_owner(table, word):
+            if pattern_owner(table, word):
                 found.append(word)
             if word not in table.families:
                 continue
